@@ -1,0 +1,43 @@
+/* Named handles of a step script: fds, iommufd object ids, background
+ * children and device mappings created by earlier steps.
+ *
+ * Entries are only ever appended and lookups take the newest match, so
+ * re-using a name shadows the old entry without forgetting it: a forked
+ * child must still find every device mapping to drop it (see ops_misc.c).
+ */
+#ifndef PROBE_HANDLES_H
+#define PROBE_HANDLES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum hkind { H_FD, H_ID, H_BG, H_MAP };
+
+struct handle {
+	char *name;
+	enum hkind kind;
+	long long val;		/* fd, object id, or pid; -1/0 when creation failed */
+	void *addr;		/* H_MAP: mapping, MAP_FAILED when none */
+	size_t len;		/* H_MAP: mapping length */
+	int pipe_fd;		/* H_BG: read end carrying the child's result */
+	bool done;		/* H_BG: child reaped, result below is final */
+	bool have_result;	/* H_BG: the child reported ret/err */
+	long long bg_ret;
+	int bg_err;
+	int bg_status;		/* H_BG: raw waitpid status */
+};
+
+struct htab {
+	struct handle *v;
+	size_t n, cap;
+};
+
+const char *hkind_name(enum hkind kind);
+
+/* Newest entry with this name, or NULL. */
+struct handle *htab_get(struct htab *t, const char *name);
+
+/* Appends a fresh entry; exits the probe (status 1) if out of memory. */
+struct handle *htab_put(struct htab *t, const char *name, enum hkind kind);
+
+#endif

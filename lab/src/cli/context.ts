@@ -1,0 +1,63 @@
+// What every command shares: the cache root, progress output, the NDJSON log, the cleanup
+// stack, and turning errors into exit codes.
+import { join } from 'node:path';
+import { processCleanup, installSignalHandlers, interruptSignal } from '../util/cleanup.ts';
+import { ExitCode, formatError } from '../util/errors.ts';
+import { openLog } from '../util/log.ts';
+import { cacheRoot } from '../util/paths.ts';
+import { createProgress, type Progress } from '../util/progress.ts';
+import type { KernelRequest } from '../kernel/build.ts';
+
+export interface Context {
+  cache: string;
+  progress: Progress;
+  signal: AbortSignal;
+}
+
+export function makeContext(options: { quiet?: boolean } = {}): Context {
+  const cache = cacheRoot();
+  openLog(join(cache, 'logs', 'lab.ndjson'));
+  return { cache, progress: createProgress({ quiet: options.quiet }), signal: interruptSignal };
+}
+
+export interface KernelFlags {
+  base?: string;
+  series: string[];
+  config: string[];
+  baseConfig: string;
+}
+
+export function kernelRequest(flags: KernelFlags): KernelRequest {
+  return { base: flags.base, series: flags.series, configs: flags.config, baseConfig: flags.baseConfig, cwd: process.cwd() };
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The kernel-selection options every building command takes. */
+export function withKernelOptions<T extends import('commander').Command>(cmd: T): T {
+  return cmd
+    .option('--base <src>', 'base kernel: tarball, unpacked tree, or git repo (PATH or PATH@REF)', undefined)
+    .option('--series <s>', 'patch series: mbox, folder of *.patch, or REPO:A..B (repeatable)', collect, [])
+    .option('--config <fragment>', 'extra kconfig fragment after the lab fragment (repeatable)', collect, [])
+    .option('--base-config <target>', 'make target for the starting config', 'tinyconfig') as T;
+}
+
+/** Runs a command body: unwinds the cleanup stack however it ends and maps errors to exit codes. */
+export async function runCommand(body: () => Promise<number>): Promise<never> {
+  installSignalHandlers((sig) => {
+    process.stderr.write(`\n${sig}: stopping…\n`);
+    void processCleanup.run().finally(() => process.exit(ExitCode.interrupted));
+  });
+  let code: number;
+  try {
+    code = await body();
+  } catch (error) {
+    if (interruptSignal.aborted) code = ExitCode.interrupted;
+    else {
+      process.stderr.write(`${formatError(error)}\n`);
+      code = ExitCode.infra;
+    }
+  }
+  for (const e of await processCleanup.run()) process.stderr.write(`warning: ${e.message}\n`);
+  process.exit(code);
+}

@@ -1,0 +1,78 @@
+// The `lab` command line: commander wiring only. Each action turns flags into a resolved
+// request and calls the library; exit codes: 0 ok, 1 failed, 2 infrastructure/usage, 130 interrupted.
+import { Command, Option } from 'commander';
+import { buildKernel } from '../kernel/build.ts';
+import { prepareGuest } from '../lab.ts';
+import { variantNames } from '../qemu/profile.ts';
+import { ExitCode } from '../util/errors.ts';
+import { kernelRequest, makeContext, runCommand, withKernelOptions, type KernelFlags } from './context.ts';
+import { formatChecks, runChecks } from './doctor.ts';
+import { bootCommand, cleanCommand, execCommand, sshCommand, type GuestFlags } from './guest-commands.ts';
+
+const program = new Command('lab')
+  .description('iommufd-lab: build a patched kernel, boot it behind an emulated Intel IOMMU, and test the VFIO cdev / iommufd contract')
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : ExitCode.infra));
+
+program
+  .command('doctor')
+  .description('check every prerequisite; non-zero exit if one is missing')
+  .action(() =>
+    runCommand(async () => {
+      const ctx = makeContext();
+      const checks = await runChecks(ctx.cache);
+      process.stdout.write(`${formatChecks(checks)}\n`);
+      return checks.every((c) => c.ok) ? 0 : ExitCode.infra;
+    }),
+  );
+
+const kernel = program.command('kernel').description('kernel builds');
+withKernelOptions(kernel.command('build').description('build (or find in the cache) a kernel: base + series + config'))
+  .option('--json', 'print the result as JSON on stdout')
+  .action((flags: KernelFlags & { json?: boolean }) =>
+    runCommand(async () => {
+      const ctx = makeContext();
+      const k = await buildKernel(kernelRequest(flags), ctx.cache, ctx.progress, ctx.signal);
+      process.stdout.write(flags.json ? `${JSON.stringify(k, null, 2)}\n` : `${k.release} ${k.hit ? '(cache hit)' : '(built)'}\n  vmlinux ${k.vmlinux}\n  headers ${k.headers}\n  log     ${k.buildLog}\n`);
+      return 0;
+    }),
+  );
+
+const image = program.command('image').description('guest images');
+withKernelOptions(image.command('build').description('build (or find in the cache) the guest initramfs for a kernel'))
+  .action((flags: KernelFlags) =>
+    runCommand(async () => {
+      const ctx = makeContext();
+      const g = await prepareGuest(kernelRequest(flags), ctx.cache, ctx.progress, ctx.signal);
+      process.stdout.write(`base  ${g.baseImage}\nprobe ${g.probeImage}\n`);
+      return 0;
+    }),
+  );
+
+const withGuestOptions = (cmd: Command) =>
+  withKernelOptions(cmd)
+    .addOption(new Option('--machine <variant>', 'machine profile variant').choices(variantNames).default('default'))
+    .option('--append <arg>', 'extra guest kernel command-line argument (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('--out <dir>', 'run directory for logs (default .lab/runs/<time>-<cmd>)')
+    .option('--dry-run', 'print the QEMU command line instead of booting');
+
+withGuestOptions(program.command('boot').description('boot a guest and wait (or leave it running with --keep)'))
+  .option('--keep', 'leave the guest running; reach it with `lab ssh`, stop it with `lab clean`')
+  .action((flags: GuestFlags & { keep?: boolean }) => runCommand(() => bootCommand(makeContext(), flags)));
+
+withGuestOptions(program.command('exec').description('boot a guest, run one command in it, tear it down; exits with its status'))
+  .argument('<command...>', 'command to run in the guest (after --)')
+  .action((command: string[], flags: GuestFlags) => runCommand(() => execCommand(makeContext(), flags, command)));
+
+program
+  .command('ssh')
+  .description('a shell (or one command) in the guest kept by `lab boot --keep`')
+  .argument('[command...]', 'command to run instead of a shell')
+  .action((command: string[]) => runCommand(() => sshCommand(makeContext({ quiet: true }), command)));
+
+program
+  .command('clean')
+  .description('stop every QEMU process the lab started and still has on record')
+  .action(() => runCommand(() => cleanCommand(makeContext())));
+
+await program.parseAsync(process.argv);

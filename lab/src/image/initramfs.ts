@@ -1,0 +1,141 @@
+// The guest's initramfs, in three concatenated archives (the kernel unpacks them in order):
+//   base.cpio.gz   busybox, the SSH server and its libraries, init — cached by content
+//   probe.cpio.gz  the C probe, compiled against the uAPI headers of the kernel under test
+//   key.cpio       this run's authorized_keys — so a new key never rebuilds an image
+import { copyFile, chmod, mkdir, readFile, readdir, writeFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { LabError } from '../util/errors.ts';
+import { keyOf, sha256File } from '../util/hash.ts';
+import { repoRoot } from '../util/paths.ts';
+import { Store } from '../util/store.ts';
+import { packCpio } from './cpio.ts';
+
+export const imageRecipe = 'image-recipe-2';
+export const busyboxPath = '/bin/busybox';
+export const sshdPath = '/usr/sbin/dropbear';
+const guestDir = join(repoRoot, 'guest-images');
+const probeDir = join(guestDir, 'probe');
+
+export interface Image {
+  base: string;
+  probe: string;
+  baseHit: boolean;
+  probeHit: boolean;
+}
+
+/** Shared libraries a dynamic binary needs, as ldd resolves them on this host. */
+export function parseLdd(output: string): string[] {
+  const libs: string[] = [];
+  for (const line of output.split('\n')) {
+    const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m) libs.push(m[1]!);
+  }
+  return libs;
+}
+
+async function sharedLibs(binary: string): Promise<string[]> {
+  return parseLdd((await execa('ldd', [binary])).stdout);
+}
+
+async function stageFile(staging: string, from: string, to = from, mode?: number): Promise<void> {
+  const dest = join(staging, to);
+  await mkdir(dirname(dest), { recursive: true });
+  await copyFile(from, dest);
+  if (mode !== undefined) await chmod(dest, mode);
+}
+
+async function baseInputs() {
+  for (const [path, pkg] of [[busyboxPath, 'busybox-static'], [sshdPath, 'dropbear-bin']] as const) {
+    if (!existsSync(path)) throw new LabError(`${path} is missing`, { hint: `apt-get install ${pkg} (or run ./lab, which installs it)` });
+  }
+  const libs = await sharedLibs(sshdPath);
+  const files = [busyboxPath, sshdPath, ...libs, join(guestDir, 'init.sh'), join(guestDir, 'floor.sh')];
+  const hashes = await Promise.all(files.map(async (f) => [f, await sha256File(f)]));
+  return { libs, key: keyOf({ recipe: imageRecipe, hashes }).slice(0, 32) };
+}
+
+export async function buildBaseImage(cache: string): Promise<{ path: string; hit: boolean }> {
+  const { libs, key } = await baseInputs();
+  const entry = await new Store(join(cache, 'images')).get(`base-${key}`, async (out) => {
+    const staging = join(out, '.staging');
+    try {
+      await stageFile(staging, busyboxPath, '/bin/busybox', 0o755);
+      await stageFile(staging, sshdPath, '/usr/sbin/dropbear', 0o755);
+      for (const lib of libs) await stageFile(staging, lib);
+      await stageFile(staging, join(guestDir, 'init.sh'), '/init', 0o755);
+      await stageFile(staging, join(guestDir, 'floor.sh'), '/floor', 0o755);
+      await mkdir(join(staging, 'etc/dropbear'), { recursive: true });
+      await writeFile(join(staging, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+      await writeFile(join(staging, 'etc/group'), 'root:x:0:\n');
+      await writeFile(join(staging, 'etc/shells'), '/bin/sh\n');
+      await mkdir(join(staging, 'root/.ssh'), { recursive: true, mode: 0o700 });
+      await chmod(join(staging, 'root'), 0o700);
+      // A fixed host key per image: the guest never spends boot time generating one.
+      await execa('dropbearkey', ['-t', 'ed25519', '-f', join(staging, 'etc/dropbear/host_key')]);
+      await packCpio(staging, join(out, 'base.cpio.gz'), true);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    return { libs };
+  });
+  return { path: join(entry.dir, 'base.cpio.gz'), hit: entry.hit };
+}
+
+/** Probe sources, in a stable order. */
+async function probeSources(): Promise<string[]> {
+  return (await readdir(probeDir)).filter((f) => /\.[ch]$/.test(f)).sort().map((f) => join(probeDir, f));
+}
+
+export function probeCompileArgs(sources: string[], headers: string, out: string): string[] {
+  return ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', `-I${headers}`, '-o', out, ...sources.filter((s) => s.endsWith('.c'))];
+}
+
+export async function buildProbeImage(cache: string, kernelKey: string, headers: string): Promise<{ path: string; hit: boolean }> {
+  const sources = await probeSources();
+  const hashes = await Promise.all(sources.map(async (f) => [basename(f), await sha256File(f)]));
+  const key = keyOf({ recipe: imageRecipe, kernelKey, hashes }).slice(0, 32);
+  const entry = await new Store(join(cache, 'images')).get(`probe-${key}`, async (out) => {
+    const staging = join(out, '.staging');
+    try {
+      await mkdir(join(staging, 'usr/bin'), { recursive: true });
+      const compiled = await execa('gcc', probeCompileArgs(sources, headers, join(staging, 'usr/bin/vfio-probe')), { reject: false });
+      if (compiled.exitCode !== 0) {
+        throw new LabError(`the guest probe does not compile against this kernel's uAPI headers (${headers}):\n${compiled.stderr.split('\n').slice(0, 15).join('\n')}`);
+      }
+      await packCpio(staging, join(out, 'probe.cpio.gz'), true);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    return {};
+  });
+  return { path: join(entry.dir, 'probe.cpio.gz'), hit: entry.hit };
+}
+
+/** The per-run archive carrying the SSH public key, appended after the cached ones. */
+export async function buildKeyArchive(dir: string, publicKey: string): Promise<string> {
+  const staging = join(dir, 'key-staging');
+  await mkdir(join(staging, 'root/.ssh'), { recursive: true });
+  await chmod(join(staging, 'root'), 0o700);
+  await chmod(join(staging, 'root/.ssh'), 0o700);
+  await writeFile(join(staging, 'root/.ssh/authorized_keys'), `${publicKey.trim()}\n`, { mode: 0o600 });
+  const out = join(dir, 'key.cpio');
+  await packCpio(staging, out, false);
+  await rm(staging, { recursive: true, force: true });
+  return out;
+}
+
+/**
+ * One initrd file: the archives back to back. The kernel skips zero bytes between archives
+ * but wants an uncompressed one to start on a 4-byte boundary, so each part is padded.
+ */
+export async function concatInitrd(parts: string[], out: string): Promise<string> {
+  const buffers: Buffer[] = [];
+  for (const part of parts) {
+    const data = await readFile(part);
+    buffers.push(data, Buffer.alloc((4 - (data.length % 4)) % 4));
+  }
+  await writeFile(out, Buffer.concat(buffers));
+  return out;
+}

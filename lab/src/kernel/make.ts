@@ -1,0 +1,66 @@
+// Running make for a build: out of tree, ccache'd, every line into the build log, the last
+// compile line shown as progress. A failure carries the first error lines and the log's path.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { cpus } from 'node:os';
+import { execa } from 'execa';
+import { BuildError } from '../util/errors.ts';
+
+export interface MakeContext {
+  srcDir: string;
+  buildDir: string;
+  logPath: string;
+  log: WriteStream;
+  ccacheDir: string;
+  /** ccache rewrites absolute paths below this to relative ones, so every work dir shares hits. */
+  ccacheBaseDir: string;
+  signal?: AbortSignal;
+  onLine?: (line: string) => void;
+}
+
+export function openBuildLog(path: string): WriteStream {
+  return createWriteStream(path, { flags: 'a' });
+}
+
+export function makeArgs(ctx: Pick<MakeContext, 'srcDir' | 'buildDir'>, targets: string[], extra: string[] = [], jobs = cpus().length): string[] {
+  return ['-C', ctx.srcDir, `O=${ctx.buildDir}`, `-j${jobs}`, 'CC=ccache gcc', 'HOSTCC=ccache gcc', ...extra, ...targets];
+}
+
+/** The first compiler/linker error lines of a build log, for the error message. */
+export function firstErrors(logText: string, max = 12): string[] {
+  const lines = logText.split('\n');
+  const i = lines.findIndex((l) => /(error|Error \d+|undefined reference|\*\*\*)/.test(l) && !/^\s*(CC|LD|AR)\s/.test(l));
+  return i < 0 ? lines.slice(-max) : lines.slice(Math.max(0, i - 2), i + max - 2);
+}
+
+export async function runMake(ctx: MakeContext, targets: string[], extra: string[] = []): Promise<void> {
+  ctx.log.write(`\n$ make ${makeArgs(ctx, targets, extra).join(' ')}\n`);
+  const child = execa('make', makeArgs(ctx, targets, extra), {
+    reject: false,
+    all: true,
+    buffer: false,
+    cancelSignal: ctx.signal,
+    forceKillAfterDelay: 2000,
+    env: { CCACHE_DIR: ctx.ccacheDir, CCACHE_BASEDIR: ctx.ccacheBaseDir, KBUILD_BUILD_USER: 'lab', KBUILD_BUILD_HOST: 'iommufd-lab' },
+  });
+  let tail = '';
+  const collected: string[] = [];
+  child.all!.on('data', (chunk: Buffer) => {
+    ctx.log.write(chunk);
+    const text = tail + chunk.toString();
+    const lines = text.split('\n');
+    tail = lines.pop() ?? '';
+    for (const line of lines) {
+      collected.push(line);
+      if (collected.length > 4000) collected.splice(0, 2000);
+      ctx.onLine?.(line);
+    }
+  });
+  const result = await child;
+  if (result.isCanceled) throw ctx.signal?.reason ?? new Error('make cancelled');
+  if (result.exitCode !== 0) {
+    const errors = firstErrors([...collected, tail].join('\n'));
+    throw new BuildError(`make ${targets.join(' ')} failed (exit ${result.exitCode}):\n${errors.join('\n')}`, ctx.logPath, {
+      hint: `full build log: ${ctx.logPath}`,
+    });
+  }
+}

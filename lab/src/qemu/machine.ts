@@ -1,0 +1,139 @@
+// A running guest: QEMU spawned from a profile, registered for teardown the moment it exists,
+// watched for an early exit (panic), and waited on until the init's ready marker appears.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { BootError, LabError } from '../util/errors.ts';
+import { Deadline, sleep } from '../util/deadline.ts';
+import { log } from '../util/log.ts';
+import { quoteArgv } from '../util/quote.ts';
+import { qemuArgv, type Accel, type LaunchPaths } from './argv.ts';
+import { freePort } from './ports.ts';
+import type { MachineProfile } from './profile.ts';
+import { diagnoseExit, readSerial, readyMarker, tail } from './serial.ts';
+import { registerVm, unregisterVm } from './registry.ts';
+
+export interface StartOptions {
+  profile: MachineProfile;
+  accel: Accel;
+  kernel: string;
+  initrd: string;
+  /** Where the serial log, pidfile, QMP socket and command line go. */
+  dir: string;
+  cache: string;
+  extraCmdline?: string[];
+  /** Leave QEMU running after this process exits (lab boot --keep). */
+  detached?: boolean;
+  meta?: Record<string, unknown>;
+}
+
+export class Machine {
+  private exited = false;
+  private exitInfo = '';
+
+  private constructor(
+    readonly id: string,
+    readonly argv: string[],
+    readonly paths: LaunchPaths,
+    private readonly child: ResultPromise,
+    private readonly cache: string,
+  ) {
+    // execa rejects on non-zero exit; the machine reports exits through `exited` instead.
+    child.then(
+      (r) => this.onExit(`exit code ${r.exitCode}`),
+      (e: { exitCode?: number; signal?: string; stderr?: string }) => this.onExit(`${e.signal ? `signal ${e.signal}` : `exit code ${e.exitCode}`}${e.stderr ? `: ${String(e.stderr).trim()}` : ''}`),
+    );
+  }
+
+  private onExit(info: string): void {
+    this.exited = true;
+    this.exitInfo = info;
+    log().info({ vm: this.id, info }, 'qemu exited');
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get sshPort(): number {
+    return this.paths.sshPort;
+  }
+
+  get serialLog(): string {
+    return this.paths.serialLog;
+  }
+
+  get hasExited(): boolean {
+    return this.exited;
+  }
+
+  /** Spawns QEMU; retries with another port if the SSH forward's port was taken meanwhile. */
+  static async start(opts: StartOptions): Promise<Machine> {
+    await mkdir(opts.dir, { recursive: true });
+    for (let attempt = 1; ; attempt++) {
+      const id = `lab-${process.pid}-${Date.now().toString(36)}`;
+      const paths: LaunchPaths = {
+        kernel: opts.kernel,
+        initrd: opts.initrd,
+        serialLog: join(opts.dir, 'serial.log'),
+        pidFile: join(opts.dir, 'qemu.pid'),
+        qmpSocket: join(opts.dir, 'qmp.sock'),
+        sshPort: await freePort(),
+        name: id,
+      };
+      const argv = qemuArgv(opts.profile, opts.accel, paths, opts.extraCmdline);
+      await writeFile(join(opts.dir, 'qemu-cmdline.sh'), `#!/bin/sh\n${quoteArgv(argv)}\n`, { mode: 0o755 });
+      log().info({ vm: id, argv }, 'starting qemu');
+      const child = execa(argv[0]!, argv.slice(1), {
+        reject: true,
+        stdin: 'ignore',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        detached: opts.detached ?? false,
+        cleanup: !opts.detached,
+      });
+      if (opts.detached) child.unref();
+      const machine = new Machine(id, argv, paths, child, opts.cache);
+      await registerVm(opts.cache, { id, pid: child.pid ?? -1, dir: opts.dir, sshPort: paths.sshPort, kept: Boolean(opts.detached), meta: opts.meta ?? {} });
+      await sleep(150);
+      if (machine.exited && /Could not set up host forwarding|hostfwd/.test(machine.exitInfo) && attempt < 3) {
+        await unregisterVm(opts.cache, id);
+        continue;
+      }
+      return machine;
+    }
+  }
+
+  /** Waits for the ready marker on the serial console; a QEMU exit ends the wait at once. */
+  async waitReady(deadline: Deadline): Promise<{ ms: number; serial: string }> {
+    const t0 = Date.now();
+    for (;;) {
+      const serial = await readSerial(this.paths.serialLog);
+      if (serial.includes(readyMarker)) return { ms: Date.now() - t0, serial };
+      if (this.exited) {
+        await sleep(50);
+        const final = await readSerial(this.paths.serialLog);
+        throw new BootError(`${diagnoseExit(final)} (QEMU: ${this.exitInfo})`, tail(final), this.paths.serialLog);
+      }
+      if (deadline.expired()) {
+        if (deadline.signal.aborted && !(deadline.signal.reason instanceof LabError && deadline.signal.reason.name === 'TimeoutError')) throw deadline.signal.reason;
+        throw new BootError(`boot: the guest did not reach its ready marker within ${(deadline.ms / 1000).toFixed(0)} s`, tail(serial), this.paths.serialLog, {
+          hint: 'the serial log shows how far it got',
+        });
+      }
+      await sleep(50);
+    }
+  }
+
+  /** Stops QEMU: SIGTERM, then SIGKILL if it lingers. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.exited && this.child.pid) {
+      this.child.kill('SIGTERM');
+      for (let i = 0; i < 40 && !this.exited; i++) await sleep(50);
+      if (!this.exited) this.child.kill('SIGKILL');
+      for (let i = 0; i < 40 && !this.exited; i++) await sleep(50);
+    }
+    await unregisterVm(this.cache, this.id);
+    await rm(this.paths.qmpSocket, { force: true });
+  }
+}

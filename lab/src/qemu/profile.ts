@@ -1,0 +1,51 @@
+// Machine profiles: what the guest looks like, as typed data. Variants are small overrides of
+// the default, named so scenarios and the CLI can ask for them.
+import { z } from 'zod';
+
+export const profileSchema = z
+  .object({
+    name: z.string(),
+    memoryMiB: z.number().int().min(128).default(512),
+    cpus: z.number().int().min(1).default(1),
+    iommu: z
+      .object({
+        intremap: z.boolean().default(true),
+        cachingMode: z.boolean().default(false),
+        snoopControl: z.boolean().default(false),
+      })
+      .strict()
+      .default({ intremap: true, cachingMode: false, snoopControl: false }),
+    /** Guest boots with iommu=pt: default domains are identity, so a DMA escape really lands. */
+    passthrough: z.boolean().default(false),
+    /** separate: nvme and e1000 in their own slots; shared-slot: functions .0 and .1 of one slot. */
+    topology: z.enum(['separate', 'shared-slot']).default('separate'),
+    extraDevices: z.array(z.string()).default([]),
+    cmdline: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export type MachineProfile = z.infer<typeof profileSchema>;
+
+const variants: Record<string, Partial<z.input<typeof profileSchema>>> = {
+  default: {},
+  pt: { passthrough: true },
+  'caching-mode': { iommu: { intremap: true, cachingMode: true, snoopControl: false } },
+  'snoop-control': { iommu: { intremap: true, cachingMode: false, snoopControl: true } },
+  'intremap-off': { iommu: { intremap: false, cachingMode: false, snoopControl: false } },
+  'shared-slot': { topology: 'shared-slot' },
+};
+
+export const variantNames = Object.keys(variants);
+
+export function machineProfile(variant = 'default', overrides: Partial<z.input<typeof profileSchema>> = {}): MachineProfile {
+  const base = variants[variant];
+  if (!base) throw new Error(`unknown machine variant "${variant}" (known: ${variantNames.join(', ')})`);
+  return profileSchema.parse({ name: variant, ...base, ...overrides });
+}
+
+/** PCI addresses of the devices under test, per topology: scenarios look devices up by them. */
+export function deviceAddresses(profile: MachineProfile): { nvme: string; e1000: string; mgmt: string } {
+  return profile.topology === 'shared-slot'
+    ? { nvme: '0000:00:03.0', e1000: '0000:00:03.1', mgmt: '0000:00:02.0' }
+    : { nvme: '0000:00:03.0', e1000: '0000:00:04.0', mgmt: '0000:00:02.0' };
+}
