@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "handles.h"
 
 #include <stdio.h>

@@ -24,6 +24,7 @@ struct handle {
 	bool have_result;	/* H_BG: the child reported ret/err */
 	long long bg_ret;
 	int bg_err;
+	char bg_stage[8];	/* H_BG: "open" or "write" */
 	int bg_status;		/* H_BG: raw waitpid status */
 };
 
@@ -37,7 +38,9 @@ const char *hkind_name(enum hkind kind);
 /* Newest entry with this name, or NULL. */
 struct handle *htab_get(struct htab *t, const char *name);
 
-/* Appends a fresh entry; exits the probe (status 1) if out of memory. */
+/* Appends a fresh entry; exits the probe (status 1) if out of memory.
+ * May move the table: pointers from earlier htab_get/htab_put calls are
+ * invalid afterwards. */
 struct handle *htab_put(struct htab *t, const char *name, enum hkind kind);
 
 #endif

@@ -1,5 +1,7 @@
+#define _GNU_SOURCE
 #include "script.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

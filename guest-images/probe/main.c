@@ -1,0 +1,69 @@
+/* vfio-probe: syscall mechanics for the iommufd lab's guest.
+ *
+ * It runs inside the test VM, performs exactly the operations the host
+ * asks for, and reports every return value and errno as JSON on stdout.
+ * Judging is the host's job: keeping verdicts out of the guest means a
+ * changed expectation never requires rebuilding the guest image.
+ *
+ * Exit status: 0 the command ran (failed syscalls are data), 1 the probe
+ * itself could not run, 2 usage error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "info.h"
+#include "parked.h"
+#include "script.h"
+
+static const char usage_text[] =
+	"usage: vfio-probe info\n"
+	"       vfio-probe parked PATH\n"
+	"       vfio-probe run STEP [STEP...]\n"
+	"\n"
+	"Each STEP is one argument of space-separated words. H names a new\n"
+	"handle; DEV, IFD, C, G refer to fd handles and IOAS, ID, PTID to id\n"
+	"handles, or take a raw number written #N (e.g. #-1).\n"
+	"\n"
+	"  open H PATH                  close H\n"
+	"  iommufd H                    ioas-alloc IFD H\n"
+	"  bind DEV IFD [flags=N] [argsz=N] [null]   (creates DEV.devid)\n"
+	"  attach DEV PTID [flags=N] [argsz=N] [null]\n"
+	"  detach DEV [flags=N] [argsz=N] [null]\n"
+	"  destroy IFD ID\n"
+	"  map IFD IOAS IOVA LEN [ro]   unmap IFD IOAS IOVA LEN\n"
+	"  iova-ranges IFD IOAS [N]\n"
+	"  raw-iommufd IFD CMDNR SIZE [trail=BYTE] [flags=N]\n"
+	"  get-info DEV                 region-info DEV INDEX\n"
+	"  read DEV OFFSET LEN          write DEV OFFSET LEN   (writes zeros)\n"
+	"  mmap DEV OFFSET LEN          munmap DEV             (DEV.map)\n"
+	"  group-open H GROUPNUM        container-open H\n"
+	"  group-set-container G C      set-iommu C TYPE\n"
+	"  group-get-device H G BDF\n"
+	"  sysfs-write PATH VALUE       sysfs-write-bg PATH VALUE [H=bg]\n"
+	"  wait-bg H TIMEOUT_MS         exists PATH\n"
+	"  sleep MS                     parked DEV\n"
+	"\n"
+	"VALUE escapes: \\n newline, \\s space, \\\\ backslash.\n";
+
+static int usage(FILE *to, int status)
+{
+	fputs(usage_text, to);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr, 2);
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return usage(stdout, 0);
+	if (strcmp(argv[1], "info") == 0 && argc == 2)
+		return info_main();
+	if (strcmp(argv[1], "parked") == 0 && argc == 3)
+		return parked_main(argv[2]);
+	if (strcmp(argv[1], "run") == 0)
+		return script_main(argc - 2, argv + 2);
+	fprintf(stderr, "vfio-probe: bad command line\n");
+	return usage(stderr, 2);
+}
