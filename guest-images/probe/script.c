@@ -194,7 +194,8 @@ static bool check_use(struct htab *known, const char *w, enum hkind kind,
 	if (!hd)
 		return bad(idx, s, "no earlier step creates handle '%s'", w);
 	if (hd->kind != kind) {
-		fprintf(stderr, "vfio-probe: step %d (%s): '%s' is a %s, not a %s\n",
+		fprintf(stderr, "vfio-probe: step %d (%s): handle '%s' is of kind %s; "
+			"this argument needs kind %s\n",
 			idx + 1, joined(s), w, hkind_name(hd->kind), hkind_name(kind));
 		return false;
 	}

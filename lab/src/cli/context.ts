@@ -48,6 +48,11 @@ export async function runCommand(body: () => Promise<number>): Promise<never> {
     process.stderr.write(`\n${sig}: stopping…\n`);
     void processCleanup.run().finally(() => process.exit(ExitCode.interrupted));
   });
+  // A bug must not leave a guest behind: unwind, report, exit as an infrastructure error.
+  process.once('uncaughtException', (error) => {
+    process.stderr.write(`internal error: ${error.stack ?? error.message}\n`);
+    void processCleanup.run().finally(() => process.exit(ExitCode.infra));
+  });
   let code: number;
   try {
     code = await body();

@@ -110,9 +110,18 @@ export class GuestShell {
 function connectOnce(port: number, privateKey: string, timeoutMs: number): Promise<InstanceType<typeof Client>> {
   return new Promise((resolve, reject) => {
     const client = new Client();
+    // ssh2 may emit several errors for one failed attempt (e.g. a reset before the handshake,
+    // then the close): keep a listener for the client's lifetime.
+    let settled = false;
     client
-      .once('ready', () => resolve(client))
-      .once('error', (e) => {
+      .once('ready', () => {
+        settled = true;
+        resolve(client);
+      })
+      .on('error', (e) => {
+        log().debug({ err: e.message }, 'ssh client error');
+        if (settled) return;
+        settled = true;
         client.end();
         reject(e);
       })

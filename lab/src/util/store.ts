@@ -57,9 +57,9 @@ export class Store {
     const hit = await this.lookup(key);
     if (hit) return { dir: this.entryDir(key), hit: true, manifest: hit };
     await mkdir(this.root, { recursive: true });
-    const lockTarget = join(this.root, `${key}.lock-target`);
-    await writeFile(lockTarget, '', { flag: 'a' });
-    const release = await lockfile.lock(lockTarget, {
+    const release = await lockfile.lock(this.entryDir(key), {
+      realpath: false,
+      lockfilePath: join(this.root, `${key}.lock`),
       stale: 30_000,
       update: 5_000,
       retries: { retries: 100_000, minTimeout: 500, maxTimeout: 2_000, factor: 1.2 },
