@@ -8,6 +8,7 @@ import { ExitCode } from '../util/errors.ts';
 import { kernelRequest, makeContext, runCommand, withKernelOptions, type KernelFlags } from './context.ts';
 import { formatChecks, runChecks } from './doctor.ts';
 import { bootCommand, cleanCommand, execCommand, sshCommand, type GuestFlags } from './guest-commands.ts';
+import { listCommand, runCommand as runScenarios, type RunFlags } from './run-command.ts';
 
 const program = new Command('lab')
   .description('iommufd-lab: build a patched kernel, boot it behind an emulated Intel IOMMU, and test the VFIO cdev / iommufd contract')
@@ -74,5 +75,20 @@ program
   .command('clean')
   .description('stop every QEMU process the lab started and still has on record')
   .action(() => runCommand(() => cleanCommand(makeContext())));
+
+withKernelOptions(program.command('run').description('build, boot and run the scenarios (all, or those matching PATTERN: an id substring or tag:NAME)'))
+  .argument('[pattern...]', 'scenario id substrings or tag:NAME')
+  .addOption(new Option('--machine <variant>', 'run every scenario on this machine variant').choices(variantNames))
+  .option('--jobs <n>', 'guests run in parallel', '1')
+  .option('--reporter <name[=path]>', 'line, plain, junit[=PATH], tap[=PATH], json[=PATH] (repeatable)', (v: string, p: string[]) => [...p, v], [])
+  .option('--out <dir>', 'run directory (default .lab/runs/<time>-run)')
+  .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenarios(makeContext(), patterns, flags)));
+
+program
+  .command('list')
+  .description('list the scenarios: devices, machine, tags and the review concern each encodes')
+  .argument('[pattern...]', 'scenario id substrings or tag:NAME')
+  .option('--json', 'as JSON')
+  .action((patterns: string[], flags: { json?: boolean }) => runCommand(() => listCommand(patterns, Boolean(flags.json))));
 
 await program.parseAsync(process.argv);

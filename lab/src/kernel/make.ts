@@ -40,7 +40,15 @@ export async function runMake(ctx: MakeContext, targets: string[], extra: string
     buffer: false,
     cancelSignal: ctx.signal,
     forceKillAfterDelay: 2000,
-    env: { CCACHE_DIR: ctx.ccacheDir, CCACHE_BASEDIR: ctx.ccacheBaseDir, KBUILD_BUILD_USER: 'lab', KBUILD_BUILD_HOST: 'iommufd-lab' },
+    env: {
+      CCACHE_DIR: ctx.ccacheDir,
+      CCACHE_BASEDIR: ctx.ccacheBaseDir,
+      // The work tree is a fresh hard-linked copy and its generated headers are new: without
+      // this sloppiness ccache sees "recently changed" includes and drops to preprocessor mode.
+      CCACHE_SLOPPINESS: 'include_file_mtime,include_file_ctime,time_macros',
+      KBUILD_BUILD_USER: 'lab',
+      KBUILD_BUILD_HOST: 'iommufd-lab',
+    },
   });
   let tail = '';
   const collected: string[] = [];

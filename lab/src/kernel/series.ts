@@ -77,8 +77,7 @@ export async function loadSeries(spec: SeriesSpec): Promise<Patch[]> {
 
 function patchFromFile(text: string, file: string, index: number): Patch {
   if (!hasDiff(text)) throw new UsageError(`${file} is not a patch (it contains no diff)`);
-  const mbox = parseMbox(text, file);
-  if (mbox.length === 1) return { ...mbox[0]!, index, source: file };
   const subject = parseHeaders(text).get('subject');
-  return { index, subject: subject ? parseSubject(subject).subject : basename(file), source: file, text };
+  const parsed = subject ? parseSubject(subject) : { subject: basename(file) };
+  return { index, ...parsed, source: file, text: text.endsWith('\n') ? text : `${text}\n` };
 }

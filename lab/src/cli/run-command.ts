@@ -1,0 +1,49 @@
+// `lab run` and `lab list`.
+import { join } from 'node:path';
+import { createReporters } from '../report/create.ts';
+import { loadScenarios } from '../scenario/loader.ts';
+import { plan } from '../scenario/planner.ts';
+import { exitCodeFor, runSession } from '../scenario/session.ts';
+import { openLog } from '../util/log.ts';
+import { repoRoot } from '../util/paths.ts';
+import { isInteractive } from '../util/progress.ts';
+import { UsageError } from '../util/errors.ts';
+import { kernelRequest, type Context, type KernelFlags } from './context.ts';
+import { runDir } from './guest-commands.ts';
+
+export interface RunFlags extends KernelFlags {
+  machine?: string;
+  jobs: string;
+  reporter: string[];
+  out?: string;
+}
+
+const scenariosDir = join(repoRoot, 'scenarios');
+
+export async function runCommand(ctx: Context, patterns: string[], flags: RunFlags): Promise<number> {
+  const jobs = plan(await loadScenarios(scenariosDir, repoRoot), { patterns, machine: flags.machine });
+  if (jobs.length === 0) throw new UsageError(`no scenario matches ${patterns.join(' ')}`, { hint: 'see ./labw list' });
+  const parallel = Number(flags.jobs);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--jobs ${flags.jobs}: give a whole number ≥ 1`);
+  const dir = runDir(flags, 'run');
+  openLog(join(dir, 'lab.ndjson'));
+  const reporter = createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) });
+  ctx.progress.info(`run directory: ${dir}`);
+  const { summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal });
+  ctx.progress.info(`reports: ${dir}`);
+  return ctx.signal.aborted ? 130 : exitCodeFor(summary);
+}
+
+export async function listCommand(patterns: string[], json: boolean): Promise<number> {
+  const jobs = plan(await loadScenarios(scenariosDir, repoRoot), { patterns });
+  if (json) {
+    process.stdout.write(`${JSON.stringify(jobs.map((j) => ({ id: j.id, file: j.scenario.file, ...j.scenario.scenario.options, machine: j.machine, flavour: j.flavour })), null, 2)}\n`);
+    return 0;
+  }
+  for (const j of jobs) {
+    const o = j.scenario.scenario.options;
+    process.stdout.write(`${j.id}\n  devices: ${o.devices.join(', ')}   machine: ${j.machine}   kernel: ${j.flavour}   tags: ${o.tags.join(', ')}\n  concern: ${o.concern.text}\n  ref:     ${o.concern.ref}\n\n`);
+  }
+  process.stdout.write(`${jobs.length} scenario(s)\n`);
+  return 0;
+}

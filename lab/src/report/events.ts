@@ -1,0 +1,106 @@
+// The one event stream every reporter consumes. The runner emits; reporters only print/write.
+// Nothing here may depend on the rest of the lab: reporters see plain data.
+
+export type Status = 'passed' | 'failed' | 'errored' | 'skipped';
+
+export interface Concern {
+  /** The review concern the scenario encodes, in one sentence. */
+  text: string;
+  /** Where it comes from: a message-id, a commit subject, a URL. */
+  ref: string;
+}
+
+export interface ScenarioInfo {
+  /** Stable id: "<area>/<name>" (+ "@<variant>" when a scenario runs on several machines). */
+  id: string;
+  name: string;
+  file: string;
+  area: string;
+  tags: string[];
+  devices: string[];
+  machine: string;
+  flavour: string;
+  concern: Concern;
+}
+
+export interface StepResult {
+  title: string;
+  status: 'passed' | 'failed' | 'errored';
+  ms: number;
+  message?: string;
+}
+
+/** One syscall the probe made, with what the scenario expected of it. */
+export interface Observation {
+  op: string;
+  expected: string; // e.g. "EINVAL", "ok"
+  observed: string; // e.g. "EINVAL", "ok (ret 0)"
+  ok: boolean;
+}
+
+export interface DmarFault {
+  device: string; // "00:03.0"
+  access: 'read' | 'write';
+  address: string; // "0x20000000"
+  reason: string; // "0x05 PTE Write access is not set"
+}
+
+export interface KernelFinding {
+  kind: string; // "oops", "WARN", "BUG", "KASAN", "lockdep", "rcu-stall", "hung-task", "panic"
+  line: string;
+  excerpt: string;
+}
+
+export interface ScenarioResult {
+  scenario: ScenarioInfo;
+  status: Status;
+  ms: number;
+  steps: StepResult[];
+  /** Expectations that did not hold (status failed). */
+  failures: string[];
+  /** Why the lab could not run it (status errored): the phase and the message. */
+  error?: { phase: string; message: string; serialTail?: string };
+  skipReason?: string;
+  observations: Observation[];
+  dmar: { expected: DmarFault[]; observed: DmarFault[]; unexpected: DmarFault[] };
+  findings: KernelFinding[];
+  /** Artifact name → path relative to the run directory. */
+  artifacts: Record<string, string>;
+}
+
+export interface RunInfo {
+  runId: string;
+  runDir: string;
+  startedAt: string;
+  labVersion: string;
+  kernel: { release: string; key: string; base: string; patches: { index: number; subject: string }[] } | null;
+  accel: string;
+  total: number;
+}
+
+export interface Summary {
+  passed: number;
+  failed: number;
+  errored: number;
+  skipped: number;
+  ms: number;
+}
+
+export type RunEvent =
+  | { type: 'run-start'; run: RunInfo }
+  | { type: 'scenario-start'; scenario: ScenarioInfo }
+  | { type: 'step'; scenarioId: string; step: StepResult }
+  | { type: 'scenario-end'; result: ScenarioResult }
+  | { type: 'run-end'; run: RunInfo; summary: Summary; results: ScenarioResult[] };
+
+export interface Reporter {
+  readonly name: string;
+  onEvent(event: RunEvent): void | Promise<void>;
+  /** Flushes files; called once after run-end. */
+  close?(): void | Promise<void>;
+}
+
+export function summarize(results: ScenarioResult[], ms: number): Summary {
+  const count = (s: Status) => results.filter((r) => r.status === s).length;
+  return { passed: count('passed'), failed: count('failed'), errored: count('errored'), skipped: count('skipped'), ms };
+}

@@ -1,0 +1,57 @@
+// The common shape of the file reporters (junit, tap, json): collect the run, render it with
+// a pure function, write the file atomically once.
+import { summarize, type Reporter, type RunEvent, type RunInfo, type ScenarioResult, type Summary } from './events.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+
+/** Everything a file format needs; the payload of run-end. */
+export interface RunReport {
+  run: RunInfo;
+  summary: Summary;
+  results: ScenarioResult[];
+}
+
+export type Render = (report: RunReport) => string;
+
+export class FileReporter implements Reporter {
+  private run: RunInfo | undefined;
+  private results: ScenarioResult[] = [];
+  private startedMs = 0;
+  private written = false;
+
+  constructor(
+    readonly name: string,
+    /** Absolute path of the file written. */
+    readonly path: string,
+    private readonly render: Render,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async onEvent(event: RunEvent): Promise<void> {
+    switch (event.type) {
+      case 'run-start':
+        this.run = event.run;
+        this.results = [];
+        this.startedMs = this.now();
+        this.written = false;
+        break;
+      case 'scenario-end':
+        this.results.push(event.result);
+        break;
+      case 'run-end':
+        await this.write({ run: event.run, summary: event.summary, results: event.results });
+        break;
+    }
+  }
+
+  // A run cut short (SIGINT, a crash in the runner) never emits run-end. Writing what did
+  // finish keeps CI's report; readers see results.length < run.total.
+  async close(): Promise<void> {
+    if (this.written || !this.run) return;
+    await this.write({ run: this.run, summary: summarize(this.results, this.now() - this.startedMs), results: this.results });
+  }
+
+  private async write(report: RunReport): Promise<void> {
+    await writeFileAtomic(this.path, this.render(report));
+    this.written = true;
+  }
+}

@@ -1,0 +1,48 @@
+// Wording shared by the human-facing reporters, so a run reads the same on a TTY (line) and
+// in a CI log (plain): the same durations, the same summary, the same failure details.
+import { join } from 'node:path';
+import type { DmarFault, RunInfo, ScenarioResult, Summary } from './events.ts';
+
+export function formatDuration(ms: number): string {
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** "N passed, N failed, N errored, N skipped" — CI scripts grep for exactly this shape. */
+export function formatSummary(s: Summary): string {
+  return `${s.passed} passed, ${s.failed} failed, ${s.errored} errored, ${s.skipped} skipped`;
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+export function describeRun(run: RunInfo): string {
+  const k = run.kernel;
+  const series = k?.patches.length ? ` + ${plural(k.patches.length, 'patch', 'patches')}` : '';
+  const kernel = k ? `kernel ${k.release} (${k.base}${series})` : 'no kernel';
+  return `run ${run.runId}: ${plural(run.total, 'scenario')}, ${kernel}, accel ${run.accel}`;
+}
+
+export function describeFault(f: DmarFault): string {
+  return `${f.device} ${f.access} ${f.address}: ${f.reason}`;
+}
+
+/**
+ * What a reader needs under a finished scenario to act without opening the run directory:
+ * the expectations that did not hold, the error and its phase, why it was skipped, and
+ * anything alarming the kernel did. Artifact paths are absolute so they can be clicked.
+ */
+export function detailLines(r: ScenarioResult, runDir?: string): string[] {
+  const lines: string[] = [];
+  for (const f of r.failures) lines.push(...f.split(/\r?\n/));
+  for (const o of r.observations) if (!o.ok) lines.push(`${o.op}: expected ${o.expected}, observed ${o.observed}`);
+  if (r.error) lines.push(...`${r.error.phase}: ${r.error.message}`.split(/\r?\n/));
+  if (r.status === 'errored' && !r.error) lines.push('errored without a recorded error');
+  if (r.skipReason) lines.push(...r.skipReason.split(/\r?\n/));
+  for (const d of r.dmar.unexpected) lines.push(`unexpected DMAR fault: ${describeFault(d)}`);
+  for (const k of r.findings) lines.push(`kernel ${k.kind}: ${k.line}`);
+  if (r.status === 'failed' || r.status === 'errored') {
+    for (const [name, rel] of Object.entries(r.artifacts)) lines.push(`${name}: ${runDir ? join(runDir, rel) : rel}`);
+  }
+  return lines;
+}

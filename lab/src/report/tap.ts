@@ -1,0 +1,65 @@
+// TAP version 14 for tools that speak TAP (tap-parser, prove, Jenkins TAP plugin). Only the
+// scenarios that did not pass carry a YAML diagnostics block: that is where a reader looks.
+import type { ScenarioResult } from './events.ts';
+import { FileReporter, type RunReport } from './file-reporter.ts';
+import { formatSummary } from './format.ts';
+import { oneLine, stripAnsi } from './text.ts';
+import { toYaml, type YamlValue } from './yaml.ts';
+
+/** TAP 14 reserves '#' (directive) and '\' (escape) in descriptions; a newline would end the line. */
+export function tapEscape(text: string): string {
+  return oneLine(text).replace(/\\/g, '\\\\').replace(/#/g, '\\#');
+}
+
+export function renderTap({ summary, results }: RunReport): string {
+  const out = ['TAP version 14', `1..${results.length}`];
+  results.forEach((r, i) => out.push(...testPoint(r, i + 1)));
+  out.push(`# ${formatSummary(summary)}`);
+  return `${out.join('\n')}\n`;
+}
+
+function testPoint(r: ScenarioResult, n: number): string[] {
+  const description = tapEscape(r.scenario.id);
+  switch (r.status) {
+    case 'passed':
+      return [`ok ${n} - ${description}`];
+    case 'skipped':
+      return [`ok ${n} - ${description} # SKIP${r.skipReason ? ` ${tapEscape(r.skipReason)}` : ''}`];
+    case 'failed':
+    case 'errored':
+      // The block is indented two spaces under its test point, as TAP 14 requires.
+      return [`not ok ${n} - ${description}`, '  ---', ...toYaml(diagnostics(r), 2), '  ...'];
+  }
+}
+
+function diagnostics(r: ScenarioResult): { [key: string]: YamlValue } {
+  const d: { [key: string]: YamlValue } = { status: r.status, duration_ms: r.ms, file: r.scenario.file };
+  if (r.failures.length) d.failures = r.failures;
+  const missed = r.observations.filter((o) => !o.ok);
+  if (missed.length) d.observations = missed.map((o) => ({ op: o.op, expected: o.expected, observed: o.observed }));
+  if (r.error) {
+    const error: { [key: string]: YamlValue } = { phase: r.error.phase, message: r.error.message };
+    if (r.error.serialTail) error.serial_tail = consoleText(r.error.serialTail);
+    d.error = error;
+  } else if (r.status === 'errored') {
+    d.error = { phase: 'unknown', message: 'errored without a recorded error' };
+  }
+  if (r.dmar.unexpected.length) d.unexpected_dmar = r.dmar.unexpected.map((f) => ({ ...f }));
+  if (r.findings.length) d.findings = r.findings.map((k) => ({ kind: k.kind, line: k.line }));
+  return d;
+}
+
+// Consoles end lines with CRLF, colour them and emit stray control bytes; without those the
+// tail can be a readable literal block instead of one long escaped string.
+function consoleText(text: string): string {
+  return stripAnsi(text)
+    .replace(/\r\n?/g, '\n')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
+    .replace(/\s+$/, '');
+}
+
+export class TapReporter extends FileReporter {
+  constructor(path: string) {
+    super('tap', path, renderTap);
+  }
+}

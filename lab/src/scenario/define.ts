@@ -1,0 +1,76 @@
+// The scenario API: one file per scenario, default-exporting scenario(name, options, body).
+import type { Concern, DmarFault } from '../report/events.ts';
+import type { Vm } from '../guest/vm.ts';
+import type { Expect } from './expect.ts';
+import type { Probe } from './probe.ts';
+
+export type DeviceName = 'nvme' | 'e1000';
+
+export interface GuestDevice {
+  name: DeviceName;
+  bdf: string;
+  /** /dev/vfio/devices/vfioN once bound to vfio-pci. */
+  cdev: string;
+  group: number;
+}
+
+/** A DMAR fault a scenario expects; fields left out match anything. */
+export type ExpectedFault = Partial<Pick<DmarFault, 'access' | 'address'>> & { device?: DeviceName | string; reason?: RegExp | string };
+
+export interface ScenarioOptions {
+  /** Devices moved to vfio-pci before the body runs. */
+  devices: DeviceName[];
+  machine?: string;
+  flavour?: string;
+  timeoutMs?: number;
+  tags?: string[];
+  concern: Concern;
+  expectedFaults?: ExpectedFault[];
+  /** Kernel options the scenario needs; if one is off in the kernel under test, it is skipped. */
+  requiresConfig?: string[];
+}
+
+export interface ScenarioContext {
+  vm: Vm;
+  probe: Probe;
+  /** The first of options.devices. */
+  device: GuestDevice;
+  devices: Partial<Record<DeviceName, GuestDevice>>;
+  expect: Expect;
+  step<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  skip(reason: string): never;
+  signal: AbortSignal;
+  /** Keeps a file (written in the run dir) as an artifact of this scenario. */
+  attach(name: string, content: string): Promise<void>;
+  /** The kernel config of the kernel under test. */
+  kernelConfig: ReadonlyMap<string, string>;
+}
+
+export interface Scenario {
+  readonly kind: 'iommufd-lab-scenario';
+  name: string;
+  options: Required<Omit<ScenarioOptions, 'expectedFaults' | 'requiresConfig'>> & Pick<ScenarioOptions, 'expectedFaults' | 'requiresConfig'>;
+  body: (ctx: ScenarioContext) => Promise<void>;
+}
+
+export function scenario(name: string, options: ScenarioOptions, body: (ctx: ScenarioContext) => Promise<void>): Scenario {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`scenario name "${name}": use lower-case words joined by dashes`);
+  return {
+    kind: 'iommufd-lab-scenario',
+    name,
+    options: {
+      machine: 'default',
+      flavour: 'lab',
+      timeoutMs: 60_000,
+      tags: [],
+      ...options,
+    },
+    body,
+  };
+}
+
+export class SkipSignal extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}

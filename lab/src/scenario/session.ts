@@ -1,0 +1,79 @@
+// A whole run: plan, build the kernel, boot a guest per scenario, emit events, write the run's
+// identity. The CLI's `run` is this plus flag parsing.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { prepareGuest, resolveAccel } from '../lab.ts';
+import type { KernelRequest } from '../kernel/build.ts';
+import { configMap } from '../kernel/kconfig.ts';
+import { qemuVersion } from '../qemu/accel.ts';
+import { summarize, type Reporter, type RunInfo, type ScenarioResult, type Summary } from '../report/events.ts';
+import type { Progress } from '../util/progress.ts';
+import { repoRoot } from '../util/paths.ts';
+import type { Job } from './planner.ts';
+import { runJobs } from './runner.ts';
+
+export interface SessionOptions {
+  jobs: Job[];
+  kernel: KernelRequest;
+  runDir: string;
+  cache: string;
+  progress: Progress;
+  reporter: Reporter;
+  parallel: number;
+  signal: AbortSignal;
+}
+
+export async function labVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function runSession(opts: SessionOptions): Promise<{ results: ScenarioResult[]; summary: Summary; run: RunInfo }> {
+  await mkdir(opts.runDir, { recursive: true });
+  const t0 = Date.now();
+  const guest = await prepareGuest(opts.kernel, opts.cache, opts.progress, opts.signal);
+  const verdict = await resolveAccel(opts.cache, guest, opts.runDir, opts.progress);
+  const kernelConfigText = await readFile(guest.kernel.config, 'utf8');
+  const run: RunInfo = {
+    runId: opts.runDir.split('/').at(-1)!,
+    runDir: opts.runDir,
+    startedAt: new Date(t0).toISOString(),
+    labVersion: await labVersion(),
+    kernel: {
+      release: guest.kernel.release,
+      key: guest.kernel.key,
+      base: guest.kernel.base,
+      patches: guest.kernel.patches.map((p) => ({ index: p.index, subject: p.subject })),
+    },
+    accel: verdict.accel,
+    total: opts.jobs.length,
+  };
+  await writeFile(join(opts.runDir, 'kernel.config'), kernelConfigText);
+  await writeFile(
+    join(opts.runDir, 'identity.json'),
+    JSON.stringify({ ...run, qemu: await qemuVersion(), accelReason: verdict.reason, kernelBuildLog: guest.kernel.buildLog, scenarios: opts.jobs.map((j) => ({ id: j.id, machine: j.machine, file: j.scenario.file })) }, null, 2),
+  );
+  await opts.reporter.onEvent({ type: 'run-start', run });
+  const results = await runJobs(opts.jobs, {
+    guest,
+    kernelConfig: configMap(kernelConfigText),
+    accel: verdict.accel,
+    runDir: opts.runDir,
+    cache: opts.cache,
+    reporter: opts.reporter,
+    progress: opts.progress,
+    jobs: opts.parallel,
+    signal: opts.signal,
+  });
+  const summary = summarize(results, Date.now() - t0);
+  await opts.reporter.onEvent({ type: 'run-end', run, summary, results });
+  await opts.reporter.close?.();
+  return { results, summary, run };
+}
+
+/** 1 if a scenario failed, 2 if one errored (and none failed), else 0. */
+export function exitCodeFor(summary: Summary): number {
+  if (summary.failed > 0) return 1;
+  if (summary.errored > 0) return 2;
+  return 0;
+}
