@@ -1,6 +1,7 @@
 // A running guest: QEMU spawned from a profile, registered for teardown the moment it exists,
 // watched for an early exit (panic), and waited on until the init's ready marker appears.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { BootError, LabError } from '../util/errors.ts';
@@ -77,7 +78,8 @@ export class Machine {
         initrd: opts.initrd,
         serialLog: join(opts.dir, 'serial.log'),
         pidFile: join(opts.dir, 'qemu.pid'),
-        qmpSocket: join(opts.dir, 'qmp.sock'),
+        // A UNIX socket path must fit in 108 bytes: run dirs can be deeper than that.
+        qmpSocket: join(tmpdir(), `${id}.qmp`),
         sshPort: await freePort(),
         name: id,
       };

@@ -52,7 +52,15 @@ export function parseReporterSpec(spec: string): ReporterSpec {
  * path writes into the run directory.
  */
 export function resolveReporterSpecs(specs: readonly string[], ctx: ReporterContext): ResolvedSpec[] {
-  const wanted = specs.length ? specs : [ctx.interactive ? 'line' : 'plain', 'json', 'junit'];
+  // The run directory always keeps a JSON and a JUnit report, and the console always shows
+  // progress: named reporters add to these defaults (or replace the one they name).
+  const names = specs.map((spec) => parseReporterSpec(spec).name);
+  const wanted = [
+    ...(names.includes('line') || names.includes('plain') ? [] : [ctx.interactive ? 'line' : 'plain']),
+    ...specs,
+    ...(names.includes('json') ? [] : ['json']),
+    ...(names.includes('junit') ? [] : ['junit']),
+  ];
   const resolved = wanted.map((spec): ResolvedSpec => {
     const s = parseReporterSpec(spec);
     if (s.name === 'line' || s.name === 'plain') return s;

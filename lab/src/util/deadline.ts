@@ -6,6 +6,7 @@ export class Deadline {
   readonly at: number;
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
+  private unlink: () => void = () => {};
 
   constructor(readonly phase: string, readonly ms: number, parent?: AbortSignal) {
     this.at = Date.now() + ms;
@@ -13,7 +14,11 @@ export class Deadline {
     this.timer.unref();
     if (parent) {
       if (parent.aborted) this.controller.abort(parent.reason);
-      else parent.addEventListener('abort', () => this.controller.abort(parent.reason), { once: true });
+      else {
+        const onAbort = () => this.controller.abort(parent.reason);
+        parent.addEventListener('abort', onAbort, { once: true });
+        this.unlink = () => parent.removeEventListener('abort', onAbort);
+      }
     }
   }
 
@@ -40,6 +45,7 @@ export class Deadline {
 
   dispose(): void {
     clearTimeout(this.timer);
+    this.unlink();
   }
 }
 

@@ -1,12 +1,13 @@
-import test from 'ava';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import test, { type ExecutionContext } from 'ava';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../src/report/atomic-write.ts';
-import { JsonReporter } from '../../src/report/json.ts';
+import { FileReporter } from '../../src/report/file-reporter.ts';
+import { JsonReporter, renderJson } from '../../src/report/json.ts';
 import { events, feed, SERIAL_TAIL } from './report-fixture.ts';
 
-async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
+async function tempDir(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-report-json-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
@@ -34,9 +35,10 @@ test('schemaVersion, run, summary and results, pretty-printed, and no temp file 
 
 test('a run cut short before run-end still gets a report of what finished on close', async (t) => {
   const dir = await tempDir(t);
-  const cut = events().slice(0, 6); // run-start, then the first two scenarios
+  const all = events();
+  const secondEnd = all.findIndex((e) => e.type === 'scenario-end' && e.result.status === 'failed');
   const now = [1_000, 4_500];
-  await feed(new JsonReporter(join(dir, 'partial.json'), () => now.shift() ?? 0), cut);
+  await feed(new FileReporter('json', join(dir, 'partial.json'), renderJson, () => now.shift() ?? 0), all.slice(0, secondEnd + 1));
   const report = JSON.parse(await readFile(join(dir, 'partial.json'), 'utf8'));
   t.is(report.run.total, 4);
   t.deepEqual(report.summary, { passed: 1, failed: 1, errored: 0, skipped: 0, ms: 3_500 });
@@ -49,6 +51,9 @@ test('atomic write replaces an existing file and cleans up after a failure', asy
   await writeFile(path, 'old');
   await writeFileAtomic(path, 'new');
   t.is(await readFile(path, 'utf8'), 'new');
-  await t.throwsAsync(writeFileAtomic(join(dir, 'r.json', 'below-a-file'), 'x'));
-  t.deepEqual(await readdir(dir), ['r.json']);
+  // rename(2) cannot replace a non-empty directory: the temp file must not stay behind.
+  await mkdir(join(dir, 'sub'));
+  await writeFile(join(dir, 'sub', 'f'), '');
+  await t.throwsAsync(writeFileAtomic(join(dir, 'sub'), 'x'));
+  t.deepEqual((await readdir(dir)).sort(), ['r.json', 'sub']);
 });

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +71,7 @@ const find = (el: Element, name: string): Element[] => [
   ...el.children.flatMap((c) => find(c, name)),
 ];
 
-async function junit(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
+async function junit(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-report-junit-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'nested', 'report.xml');

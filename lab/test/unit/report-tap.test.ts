@@ -1,11 +1,11 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TapReporter } from '../../src/report/tap.ts';
 import { feed } from './report-fixture.ts';
 
-async function tap(t: { teardown(fn: () => Promise<void>): void }): Promise<string[]> {
+async function tap(t: ExecutionContext): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-report-tap-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'report.tap');

@@ -1,0 +1,22 @@
+// S3b: without interrupt remapping, BIND is refused (no isolated MSI).
+import { scenario } from '../../lab/src/api.ts';
+
+export default scenario(
+  'bind-refused-without-irq-remapping',
+  {
+    devices: ['nvme'],
+    machine: 'intremap-off',
+    tags: ['cdev', 'bind', 'S3', 'msi'],
+    concern: {
+      text: 'A device without isolated MSI (no interrupt remapping) must not be handed to user space unless the admin opts in with allow_unsafe_interrupts.',
+      ref: 'iommufd_device_bind() / iommufd_allow_unsafe_interrupts (drivers/iommu/iommufd/device.c)',
+    },
+  },
+  async ({ probe, device, expect, step }) => {
+    const [open, iommufd, bind, info] = await step('BIND on a machine with intremap=off', () => probe.run(`open d ${device.cdev}`, 'iommufd i', 'bind d i', 'get-info d'));
+    expect.errno(open, 'ok', 'open');
+    expect.errno(iommufd, 'ok', 'open /dev/iommu');
+    expect.errno(bind, 'EPERM', 'BIND without interrupt remapping');
+    expect.errno(info, 'EINVAL', 'GET_INFO after the refused BIND');
+  },
+);
