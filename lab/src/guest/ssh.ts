@@ -17,9 +17,19 @@ export interface ExecResult {
   ms: number;
 }
 
+/**
+ * A fresh ed25519 key pair for one guest. ssh2 1.17's generator sometimes emits a key its own
+ * parser rejects (it strips leading zero bytes of the public key: mscdex/ssh2 #1390, #1513),
+ * so a pair is only used once both halves parse.
+ */
 export function generateKeyPair(): { privateKey: string; publicKey: string } {
-  const pair = utils.generateKeyPairSync('ed25519', { comment: 'iommufd-lab' });
-  return { privateKey: pair.private, publicKey: pair.public };
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment: 'iommufd-lab' });
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) {
+      return { privateKey: pair.private, publicKey: pair.public };
+    }
+  }
+  throw new LabError('could not generate a usable SSH key pair (ssh2 keygen kept producing unparsable keys)');
 }
 
 /** Wraps a command so the guest itself kills it at the deadline (busybox timeout). */

@@ -32,10 +32,14 @@ export function describeFault(f: DmarFault): string {
  * the expectations that did not hold, the error and its phase, why it was skipped, and
  * anything alarming the kernel did. Artifact paths are absolute so they can be clicked.
  */
+const maxFailureLines = 12;
+
 export function detailLines(r: ScenarioResult, runDir?: string): string[] {
   const lines: string[] = [];
-  for (const f of r.failures) lines.push(...f.split(/\r?\n/));
-  for (const o of r.observations) if (!o.ok) lines.push(`${o.op}: expected ${o.expected}, observed ${o.observed}`);
+  // Every observation that did not hold is already a failure; a console shows the first few
+  // (a regression can fail hundreds of ioctls) and points at the report for the rest.
+  for (const f of r.failures.slice(0, maxFailureLines)) lines.push(...f.split(/\r?\n/));
+  if (r.failures.length > maxFailureLines) lines.push(`… and ${r.failures.length - maxFailureLines} more (report.json has them all)`);
   if (r.error) lines.push(...`${r.error.phase}: ${r.error.message}`.split(/\r?\n/));
   if (r.status === 'errored' && !r.error) lines.push('errored without a recorded error');
   if (r.skipReason) lines.push(...r.skipReason.split(/\r?\n/));

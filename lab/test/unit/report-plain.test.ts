@@ -11,7 +11,9 @@ async function output(): Promise<string> {
 test('timestamped lines, one per finished scenario, with details indented below', async (t) => {
   const out = await output();
   t.regex(out, /^\[12:34:56\] PASS cdev\/parked-fd \(3\.2s\)$/m);
-  t.regex(out, /^\[12:34:56\] FAIL cdev\/double-bind \(1\.5s\)\n {4}second BIND returned 0, expected <EBUSY> & nothing else\n {4}VFIO_DEVICE_BIND_IOMMUFD#2: expected EBUSY, observed ok \(ret 0\)$/m);
+  t.regex(out, /^\[12:34:56\] FAIL cdev\/double-bind \(1\.5s\)\n {4}second BIND returned 0, expected <EBUSY> & nothing else\n/m);
+  // Observations are reported through the failures they caused, never twice.
+  t.notRegex(out, /observed ok \(ret 0\)/);
   t.regex(out, /^\[12:34:56\] ERROR iommufd\/ioas-map \(1m31s\)\n {4}boot: guest did not reach sshd within 90\.0 s$/m);
   t.regex(out, /^\[12:34:56\] SKIP iommufd\/nested-s2 \(0\.0s\)\n {4}needs "nested" #VT-d & KVM$/m);
   t.regex(out, /^ {4}serial: \/var\/lab\/runs\/20250101-120000-abcd\/iommufd\/ioas-map\/serial\.log$/m);
