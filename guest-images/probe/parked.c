@@ -12,6 +12,7 @@
 
 #include <linux/vfio.h>
 
+#include "isolate.h"
 #include "json.h"
 #include "result.h"
 #include "scratch.h"
@@ -55,12 +56,37 @@ static void begin_op(const char *name, const char *kind)
 	json_kv_string("kind", kind);
 }
 
-static void emit_ioctl(const char *name, unsigned long cmd, struct sysret r)
+/* A parked fd answers in microseconds; a call still running after this long
+ * is stuck in the kernel. */
+#define OP_TIMEOUT_MS 3000
+
+struct ioctl_ctx {
+	unsigned long cmd;
+	uint32_t argsz;
+};
+
+static struct sysret do_ioctl(int fd, const void *p)
 {
+	const struct ioctl_ctx *c = p;
+	unsigned char *arg = scratch();
+
+	if (c->argsz)
+		memcpy(arg, &c->argsz, sizeof(c->argsz));
+	return sysret_of(ioctl(fd, c->cmd, arg));
+}
+
+static void emit_ioctl(const char *name, unsigned long cmd, uint32_t argsz, int fd)
+{
+	struct ioctl_ctx c = { cmd, argsz };
+	int sig;
+	struct sysret r = run_isolated(do_ioctl, fd, &c, OP_TIMEOUT_MS, &sig);
+
 	begin_op(name, "ioctl");
 	json_kv_uint("nr", _IOC_NR(cmd));
 	json_kv_hex("cmd", cmd);
 	emit_sysret(r);
+	if (sig)
+		json_kv_int("signal", sig);
 	json_end_object();
 }
 
@@ -114,14 +140,8 @@ void parked_sweep(int fd)
 	json_begin_array();
 	sweep_access(fd);
 
-	for (size_t i = 0; i < NNAMED; i++) {
-		unsigned char *arg = scratch();
-
-		if (named[i].argsz)
-			memcpy(arg, &named[i].argsz, sizeof(named[i].argsz));
-		emit_ioctl(named[i].name, named[i].cmd,
-			   sysret_of(ioctl(fd, named[i].cmd, arg)));
-	}
+	for (size_t i = 0; i < NNAMED; i++)
+		emit_ioctl(named[i].name, named[i].cmd, named[i].argsz, fd);
 
 	/* Every other command number of the VFIO type, including ones no
 	 * kernel defines yet: a kernel whose pre-bind gate only covers the
@@ -129,16 +149,12 @@ void parked_sweep(int fd)
 	 * it is the one command a parked fd must accept. */
 	for (unsigned int nr = 0; nr < 256; nr++) {
 		unsigned long cmd = _IO(VFIO_TYPE, nr);
-		uint32_t argsz = SCRATCH_SIZE;
-		unsigned char *arg;
 		char name[32];
 
 		if (cmd == VFIO_DEVICE_BIND_IOMMUFD || is_named(cmd))
 			continue;
-		arg = scratch();
-		memcpy(arg, &argsz, sizeof(argsz));
 		snprintf(name, sizeof(name), "ioctl#0x%lx", cmd);
-		emit_ioctl(name, cmd, sysret_of(ioctl(fd, cmd, arg)));
+		emit_ioctl(name, cmd, SCRATCH_SIZE, fd);
 	}
 	json_end_array();
 }

@@ -31,6 +31,9 @@ const char *errname(int err)
 	 * headers, but a kernel bug can leak them to user space (ENOTSUPP and
 	 * ENOIOCTLCMD are the classic cases). Naming them makes such a leak
 	 * obvious in a report instead of an anonymous E524. */
+	/* Not errnos: outcomes of an isolated call (isolate.h). */
+	case PROBE_ERR_KILLED: return "KILLED";
+	case PROBE_ERR_HUNG: return "HUNG";
 	case 512: return "ERESTARTSYS";
 	case 513: return "ERESTARTNOINTR";
 	case 514: return "ERESTARTNOHAND";

@@ -8,6 +8,11 @@
 
 #include <errno.h>
 
+/* Outcomes that are not errnos: the call killed its process (a kernel oops
+ * kills the task that hit it), or did not return in time. */
+#define PROBE_ERR_KILLED 100001
+#define PROBE_ERR_HUNG 100002
+
 struct sysret {
 	long long ret;
 	int err;	/* 0 when ret >= 0 */

@@ -80,10 +80,17 @@ export async function bootGuest(opts: BootOptions): Promise<Booted> {
     detached: opts.keep,
     meta: { privateKeyPath, kernel: opts.guest.kernel.release, profile: opts.profile.name },
   });
+  // A kept guest is the caller's to stop once it is up; one that never came up is always stopped.
   if (!opts.keep) opts.cleanup.push(`qemu ${machine.id}`, () => machine.stop());
+  const stopIfKept = async () => {
+    if (opts.keep) await machine.stop();
+  };
   const boot = new Deadline('boot', baseTimeouts.bootMs * scale, opts.signal);
   try {
     await withPhase(opts.progress, `boot (${opts.accel}, ${opts.profile.name})`, () => machine.waitReady(boot), (r) => `ready after ${(r.ms / 1000).toFixed(1)} s`);
+  } catch (error) {
+    await stopIfKept();
+    throw error;
   } finally {
     boot.dispose();
   }
@@ -93,6 +100,7 @@ export async function bootGuest(opts: BootOptions): Promise<Booted> {
   try {
     shell = await GuestShell.connect({ port: machine.sshPort, privateKey: keys.privateKey, deadline: sshDeadline, alive: () => !machine.hasExited });
   } catch (error) {
+    await stopIfKept();
     throw new BootError((error as Error).message, tail(await readSerial(machine.serialLog)), machine.serialLog, {
       hint: 'the guest booted but its SSH server did not answer; the serial log shows whether dropbear started',
     });

@@ -82,6 +82,7 @@ withKernelOptions(program.command('run').description('build, boot and run the sc
   .option('--jobs <n>', 'guests run in parallel', '1')
   .option('--reporter <name[=path]>', 'line, plain, junit[=PATH], tap[=PATH], json[=PATH] (repeatable)', (v: string, p: string[]) => [...p, v], [])
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-run)')
+  .option('--keep-failed', 'leave the guest of each failed scenario running (./labw ssh; ./labw clean stops them)')
   .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenarios(makeContext(), patterns, flags)));
 
 program

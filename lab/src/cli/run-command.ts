@@ -4,6 +4,7 @@ import { createReporters } from '../report/create.ts';
 import { loadScenarios } from '../scenario/loader.ts';
 import { plan } from '../scenario/planner.ts';
 import { exitCodeFor, runSession } from '../scenario/session.ts';
+import { processCleanup } from '../util/cleanup.ts';
 import { openLog } from '../util/log.ts';
 import { repoRoot } from '../util/paths.ts';
 import { isInteractive } from '../util/progress.ts';
@@ -16,6 +17,7 @@ export interface RunFlags extends KernelFlags {
   jobs: string;
   reporter: string[];
   out?: string;
+  keepFailed?: boolean;
 }
 
 const scenariosDir = join(repoRoot, 'scenarios');
@@ -28,8 +30,11 @@ export async function runCommand(ctx: Context, patterns: string[], flags: RunFla
   const dir = runDir(flags, 'run');
   openLog(join(dir, 'lab.ndjson'));
   const reporter = createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) });
+  // Interrupted: the reports still get every scenario that finished (pushed first, so it runs
+  // after the guests are down).
+  processCleanup.push('reports', () => reporter.close());
   ctx.progress.info(`run directory: ${dir}`);
-  const { summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal });
+  const { summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed });
   ctx.progress.info(`reports: ${dir}`);
   return ctx.signal.aborted ? 130 : exitCodeFor(summary);
 }

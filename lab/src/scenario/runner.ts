@@ -9,7 +9,8 @@ import type { Accel } from '../qemu/argv.ts';
 import { deviceAddresses, machineProfile } from '../qemu/profile.ts';
 import { readSerial, tail } from '../qemu/serial.ts';
 import type { Reporter, ScenarioInfo, ScenarioResult, StepResult } from '../report/events.ts';
-import { CleanupStack } from '../util/cleanup.ts';
+import { CleanupStack, processCleanup } from '../util/cleanup.ts';
+import { sleep } from '../util/deadline.ts';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { SkipSignal, type DeviceName, type GuestDevice, type ScenarioContext } from './define.ts';
@@ -29,6 +30,8 @@ export interface RunnerOptions {
   progress: Progress;
   jobs: number;
   signal: AbortSignal;
+  /** Leave the guest of a failed scenario running for `lab ssh` (stopped by `lab clean`). */
+  keepFailed?: boolean;
 }
 
 export function scenarioInfo(job: Job): ScenarioInfo {
@@ -86,22 +89,30 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
     artifacts,
     ...partial,
   });
+  let keep = false;
   const finish = async (r: ScenarioResult) => {
+    keep = Boolean(opts.keepFailed) && r.status === 'failed' && machineRef !== undefined && !machineRef.hasExited;
+    if (keep) r.artifacts.kept = `guest left running (pid ${machineRef!.pid}, ssh 127.0.0.1:${machineRef!.sshPort}): ./labw ssh, then ./labw clean`;
     await opts.reporter.onEvent({ type: 'scenario-end', result: r });
     return r;
   };
 
+  let machineRef: Awaited<ReturnType<typeof bootGuest>>['machine'] | undefined;
   const missing = missingConfig(s.options.requiresConfig, opts.kernelConfig);
   if (missing.length > 0) return finish(result({ status: 'skipped', skipReason: `the kernel under test has ${missing.join(', ')} off` }));
 
   const cleanup = new CleanupStack();
+  // Ctrl-C unwinds this job's guest too (running it twice is harmless: the stack empties).
+  processCleanup.push(`scenario ${job.id}`, () => cleanup.run().then(() => undefined));
   const scale = timeScale(opts.accel);
   const profile = machineProfile(job.machine);
   let phase = 'boot';
-  let machineRef: Awaited<ReturnType<typeof bootGuest>>['machine'] | undefined;
   try {
-    const booted = await bootGuest({ guest: opts.guest, profile, accel: opts.accel, dir, cache: opts.cache, cleanup, progress: opts.progress, signal: opts.signal });
+    // With keepFailed the guest is started detached (it may outlive this process) and stopped
+    // below unless its scenario failed.
+    const booted = await bootGuest({ guest: opts.guest, profile, accel: opts.accel, dir, cache: opts.cache, cleanup, progress: opts.progress, signal: opts.signal, keep: opts.keepFailed });
     machineRef = booted.machine;
+    if (opts.keepFailed) cleanup.push(`qemu ${booted.machine.id}`, async () => (keep ? undefined : booted.machine.stop()));
     artifacts.serial = rel(booted.machine.serialLog);
     artifacts['qemu-cmdline'] = rel(join(dir, 'qemu-cmdline.sh'));
     phase = 'setup';
@@ -147,6 +158,8 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
     return finish(await judge(booted.vm, booted.machine.serialLog, job, result, dir, artifacts, rel, devices));
   } catch (error) {
     if (error instanceof SkipSignal) return finish(result({ status: 'skipped', skipReason: error.reason }));
+    // A panicking guest takes a moment to end QEMU (panic=-1): let it, so the verdict sees it.
+    for (let i = 0; i < 30 && machineRef && !machineRef.hasExited && /Kernel panic/.test(await readSerial(machineRef.serialLog)); i++) await sleep(100);
     const serial = machineRef ? await readSerial(machineRef.serialLog) : '';
     const findings = scanKernelLog(serial);
     // The guest kernel died under the scenario: that is the kernel under test failing, not the lab.

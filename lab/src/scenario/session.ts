@@ -21,6 +21,7 @@ export interface SessionOptions {
   reporter: Reporter;
   parallel: number;
   signal: AbortSignal;
+  keepFailed?: boolean;
 }
 
 export async function labVersion(): Promise<string> {
@@ -64,6 +65,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
     progress: opts.progress,
     jobs: opts.parallel,
     signal: opts.signal,
+    keepFailed: opts.keepFailed,
   });
   const summary = summarize(results, Date.now() - t0);
   await opts.reporter.onEvent({ type: 'run-end', run, summary, results });

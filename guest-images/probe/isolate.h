@@ -1,0 +1,20 @@
+/* Running one syscall in a child process, so that a kernel oops (which kills
+ * the task that hit it) or a call that never returns costs one record, not
+ * the rest of the sweep. A regression that lets ioctls reach a driver that
+ * was never opened can crash on the first of them; the reviewer still wants
+ * to see every other one that got through.
+ */
+#ifndef PROBE_ISOLATE_H
+#define PROBE_ISOLATE_H
+
+#include "result.h"
+
+typedef struct sysret (*isolated_fn)(int fd, const void *ctx);
+
+/* Runs fn(fd, ctx) in a forked child and returns its result. If the child is
+ * killed, err is PROBE_ERR_KILLED and *signal is set; if it has not answered
+ * within timeout_ms, err is PROBE_ERR_HUNG (the child is left behind: a task
+ * stuck in the kernel cannot be killed). */
+struct sysret run_isolated(isolated_fn fn, int fd, const void *ctx, int timeout_ms, int *signal);
+
+#endif
