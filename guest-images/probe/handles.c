@@ -13,6 +13,8 @@ const char *hkind_name(enum hkind kind)
 	case H_ID: return "object id";
 	case H_BG: return "background child";
 	case H_MAP: return "mapping";
+	case H_BUF: return "buffer";
+	case H_NVME: return "nvme controller";
 	}
 	return "?";
 }

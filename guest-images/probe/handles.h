@@ -1,5 +1,6 @@
 /* Named handles of a step script: fds, iommufd object ids, background
- * children and device mappings created by earlier steps.
+ * children, device mappings, DMA buffers and device driver state created by
+ * earlier steps.
  *
  * Entries are only ever appended and lookups take the newest match, so
  * re-using a name shadows the old entry without forgetting it: a forked
@@ -11,14 +12,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum hkind { H_FD, H_ID, H_BG, H_MAP };
+enum hkind {
+	H_FD, H_ID, H_BG, H_MAP,
+	H_BUF,		/* buf: DMA buffer (addr/len, priv = struct probe_buf) */
+	H_NVME,		/* "<DEV>.nvme": addr/len = BAR0 mmap, priv = struct nvme */
+};
 
 struct handle {
 	char *name;
 	enum hkind kind;
 	long long val;		/* fd, object id, or pid; -1/0 when creation failed */
-	void *addr;		/* H_MAP: mapping, MAP_FAILED when none */
-	size_t len;		/* H_MAP: mapping length */
+	void *addr;		/* H_MAP/H_BUF/H_NVME: mapping, MAP_FAILED when none */
+	size_t len;		/* its length */
+	void *priv;		/* H_BUF, H_NVME: kind-specific state */
 	int pipe_fd;		/* H_BG: read end carrying the child's result */
 	bool done;		/* H_BG: child reaped, result below is final */
 	bool have_result;	/* H_BG: the child reported ret/err */

@@ -48,4 +48,18 @@ void op_sysfs_write(struct htab *h, const struct step *s);
 void op_sysfs_write_bg(struct htab *h, const struct step *s);
 void op_wait_bg(struct htab *h, const struct step *s);
 
+/* ops_buf.c */
+void op_buf(struct htab *h, const struct step *s);
+void op_buf_fill(struct htab *h, const struct step *s);
+void op_buf_check(struct htab *h, const struct step *s);
+void op_map_buf(struct htab *h, const struct step *s);
+
+/* nvme.c */
+void op_nvme_enable(struct htab *h, const struct step *s);
+void op_nvme_identify(struct htab *h, const struct step *s);
+void op_nvme_disable(struct htab *h, const struct step *s);
+
+/* e1000.c */
+void op_e1000_loopback(struct htab *h, const struct step *s);
+
 #endif

@@ -54,8 +54,10 @@ static _Noreturn void run_child(struct htab *h, const char *path,
 		dup2(null, 2);
 	}
 	close_fds_except(wfd);
+	/* H_NVME holds the BAR0 mapping of an nvme-enable'd device. */
 	for (size_t i = 0; i < h->n; i++)
-		if (h->v[i].kind == H_MAP && h->v[i].addr != MAP_FAILED)
+		if ((h->v[i].kind == H_MAP || h->v[i].kind == H_NVME) &&
+		    h->v[i].addr != MAP_FAILED)
 			munmap(h->v[i].addr, h->v[i].len);
 
 	r = sysfs_write(path, value, &stage);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 #include "ops.h"
 #include "scratch.h"
@@ -41,6 +42,16 @@ static const struct op ops[] = {
 	{ "exists", "s", 0, NULL, 0, op_exists },
 	{ "sleep", "n", 0, NULL, 0, op_sleep },
 	{ "parked", "F", 0, NULL, 0, op_parked },
+	{ "buf", "un", OPT_FILL, NULL, 0, op_buf },
+	{ "buf-fill", "U", OPT_FILL, NULL, 0, op_buf_fill },
+	{ "buf-check", "U", 0, NULL, 0, op_buf_check },
+	{ "map-buf", "FIUa", OPT_RO, NULL, 0, op_map_buf },
+	{ "nvme-enable", "FFIAA", OPT_NOMAP | OPT_TIMEOUT, ".nvme", H_NVME,
+	  op_nvme_enable, ".sq .cq" },
+	{ "nvme-identify", "Na", OPT_TIMEOUT, NULL, 0, op_nvme_identify },
+	{ "nvme-disable", "N", OPT_TIMEOUT, NULL, 0, op_nvme_disable },
+	{ "e1000-loopback", "FFIaaaUa", OPT_NOMAP | OPT_NOMAP_RX | OPT_TIMEOUT,
+	  NULL, 0, op_e1000_loopback },
 };
 
 static const struct op *find_op(const char *name)
@@ -133,9 +144,11 @@ static bool option_word(struct step *s, const char *w, bool *is_option,
 {
 	static const struct { const char *key; unsigned bit; } keyed[] = {
 		{ "flags", OPT_FLAGS }, { "argsz", OPT_ARGSZ }, { "trail", OPT_TRAIL },
+		{ "fill", OPT_FILL }, { "timeout", OPT_TIMEOUT },
 	};
 	static const struct { const char *word; unsigned bit; } bare[] = {
-		{ "null", OPT_NULL }, { "ro", OPT_RO },
+		{ "null", OPT_NULL }, { "ro", OPT_RO }, { "nomap", OPT_NOMAP },
+		{ "nomap-rx", OPT_NOMAP_RX },
 	};
 	const char *eq = strchr(w, '=');
 
@@ -154,8 +167,8 @@ static bool option_word(struct step *s, const char *w, bool *is_option,
 			*err = "bad number in option '%s'";
 			return false;
 		}
-		if (keyed[i].bit == OPT_TRAIL && v > 0xff) {
-			*err = "trail= takes one byte: '%s'";
+		if ((keyed[i].bit == OPT_TRAIL || keyed[i].bit == OPT_FILL) && v > 0xff) {
+			*err = "option takes one byte: '%s'";
 			return false;
 		}
 		s->opts |= keyed[i].bit;
@@ -163,6 +176,10 @@ static bool option_word(struct step *s, const char *w, bool *is_option,
 			s->flags = v;
 		else if (keyed[i].bit == OPT_ARGSZ)
 			s->argsz = v;
+		else if (keyed[i].bit == OPT_FILL)
+			s->fill = v;
+		else if (keyed[i].bit == OPT_TIMEOUT)
+			s->timeout = v;
 		else
 			s->trail = v;
 		return true;
@@ -174,6 +191,30 @@ static bool option_word(struct step *s, const char *w, bool *is_option,
 			return true;
 		}
 	}
+	return true;
+}
+
+/* "BUF.gpa" or "BUF.gpa+OFF". Handle names may themselves contain dots
+ * ("d.sq"), so the last ".gpa" followed by nothing or "+OFF" counts. */
+static bool parse_gpa_ref(const char *w, char *name, size_t cap,
+			  unsigned long long *off)
+{
+	const char *hit = NULL;
+
+	for (const char *p = strstr(w, ".gpa"); p; p = strstr(p + 1, ".gpa")) {
+		const char *rest = p + 4;
+
+		if (*rest == '\0' || (*rest == '+' && parse_num(rest + 1, off)))
+			hit = p;
+	}
+	if (!hit || hit == w || (size_t)(hit - w) >= cap)
+		return false;
+	if (hit[4] == '\0')
+		*off = 0;
+	else
+		parse_num(hit + 5, off);
+	memcpy(name, w, hit - w);
+	name[hit - w] = '\0';
 	return true;
 }
 
@@ -271,11 +312,38 @@ static bool parse_step(int idx, char *text, struct step *s, struct htab *known)
 				return false;
 			break;
 		}
+		case 'U':
+			if (!check_use(known, w, H_BUF, idx, s))
+				return false;
+			break;
+		case 'N': {
+			char name[256];
+
+			snprintf(name, sizeof(name), "%s.nvme", w);
+			if (!check_use(known, name, H_NVME, idx, s))
+				return false;
+			break;
+		}
+		case 'A':
+			if (strcmp(w, "own-gpa") == 0)
+				break;
+			/* fall through */
+		case 'a': {
+			char name[256];
+
+			if (parse_num(w, &v))
+				break;
+			if (!parse_gpa_ref(w, name, sizeof(name), &v))
+				return bad(idx, s, "not an address (number or BUF.gpa[+OFF]): '%s'", w);
+			if (!check_use(known, name, H_BUF, idx, s))
+				return false;
+			break;
+		}
 		case 'n':
 			if (!parse_num(w, &v))
 				return bad(idx, s, "not a number: '%s'", w);
 			break;
-		case 'h': case 'i': case 'b':
+		case 'h': case 'i': case 'b': case 'u':
 			if (!valid_name(w))
 				return bad(idx, s, "bad handle name '%s' (no leading '#', no '=')", w);
 			break;
@@ -294,12 +362,22 @@ static bool parse_step(int idx, char *text, struct step *s, struct htab *known)
 			htab_put(known, s->pos[i], H_ID);
 		else if (c == 'b')
 			htab_put(known, step_bg_name(s, i), H_BG);
+		else if (c == 'u')
+			htab_put(known, s->pos[i], H_BUF);
 	}
 	if (s->op->define_suffix) {
 		char name[256];
 
 		snprintf(name, sizeof(name), "%s%s", s->pos[0], s->op->define_suffix);
 		htab_put(known, name, s->op->define_kind);
+	}
+	for (const char *p = s->op->define_bufs; p && *p;) {
+		size_t n = strcspn(p, " ");
+		char name[256];
+
+		snprintf(name, sizeof(name), "%s%.*s", s->pos[0], (int)n, p);
+		htab_put(known, name, H_BUF);
+		p += n + (p[n] == ' ');
 	}
 	return true;
 }
@@ -334,6 +412,32 @@ unsigned long long step_num(const struct step *s, int i)
 
 	parse_num(s->pos[i], &v);
 	return v;
+}
+
+bool step_is_own_gpa(const struct step *s, int i)
+{
+	return strcmp(s->pos[i], "own-gpa") == 0;
+}
+
+unsigned long long step_addr(struct htab *h, const struct step *s, int i)
+{
+	unsigned long long v = 0, off;
+	char name[256];
+
+	if (parse_num(s->pos[i], &v))
+		return v;
+	if (parse_gpa_ref(s->pos[i], name, sizeof(name), &off))
+		return buf_gpa_at(htab_get(h, name), off);
+	return 0;
+}
+
+struct handle *step_handle(struct htab *h, const struct step *s, int i,
+			   const char *suffix)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "%s%s", s->pos[i], suffix);
+	return htab_get(h, name);
 }
 
 const char *step_bg_name(const struct step *s, int i)

@@ -16,6 +16,20 @@ export default scenario(
       const report = await step(`${device.name}: open ${device.cdev} and try everything before BIND`, async () => {
         const r = await probe.parked(device.cdev);
         expect.errno(r.open, 'ok', `${device.name} open`);
+        // One headline for the reviewer before the per-operation list.
+        const through = r.ops.filter((op) => op.errname !== 'EINVAL');
+        if (through.length > 0) {
+          const by = (pred: (op: (typeof through)[number]) => boolean) => through.filter(pred).map((op) => op.name);
+          const ok = by((op) => op.errno === 0);
+          const killed = by((op) => op.errname === 'KILLED' || op.errname === 'HUNG');
+          const other = through.length - ok.length - killed.length;
+          expect.fail(
+            `${device.name}: ${through.length} of ${r.ops.length} operations got past the parked FD` +
+              (ok.length ? `; succeeded: ${ok.join(', ')}` : '') +
+              (killed.length ? `; crashed or hung the kernel: ${killed.join(', ')}` : '') +
+              (other ? `; ${other} more reached a handler and answered with another errno` : ''),
+          );
+        }
         // The sweep covers every _IO(';', nr) but BIND: ioctls added in the future are covered too.
         for (const op of r.ops) expect.errno(op, 'EINVAL', `${device.name} ${op.name}`);
         expect.errno(r.close ?? undefined, 'ok', `${device.name} close`);
