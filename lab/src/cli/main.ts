@@ -8,6 +8,7 @@ import { ExitCode } from '../util/errors.ts';
 import { kernelRequest, makeContext, runCommand, withKernelOptions, type KernelFlags } from './context.ts';
 import { formatChecks, runChecks } from './doctor.ts';
 import { bootCommand, cleanCommand, execCommand, sshCommand, type GuestFlags } from './guest-commands.ts';
+import { teethCommand } from './teeth-command.ts';
 import { listCommand, runCommand as runScenarios, type RunFlags } from './run-command.ts';
 
 const program = new Command('lab')
@@ -84,6 +85,11 @@ withKernelOptions(program.command('run').description('build, boot and run the sc
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-run)')
   .option('--keep-failed', 'leave the guest of each failed scenario running (./labw ssh; ./labw clean stops them)')
   .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenarios(makeContext(), patterns, flags)));
+
+withKernelOptions(program.command('teeth').description('run every regression model in kernel-patches/regressions/ and check that the scenarios it names fail, and only those'))
+  .option('--jobs <n>', 'guests run in parallel', '1')
+  .option('--out <dir>', 'run directory (default .lab/runs/<time>-teeth)')
+  .action((flags: KernelFlags & { jobs: string; out?: string }) => runCommand(() => teethCommand(makeContext(), flags)));
 
 program
   .command('list')
