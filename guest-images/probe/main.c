@@ -30,7 +30,7 @@ static const char usage_text[] =
 	"  attach DEV PTID [flags=N] [argsz=N] [null]\n"
 	"  detach DEV [flags=N] [argsz=N] [null]\n"
 	"  destroy IFD ID\n"
-	"  map IFD IOAS IOVA LEN [ro]   unmap IFD IOAS IOVA LEN\n"
+	"  map IFD IOAS IOVA LEN [ro]   unmap IFD IOAS IOVA LEN   (IOVA: address)\n"
 	"  iova-ranges IFD IOAS [N]\n"
 	"  raw-iommufd IFD CMDNR SIZE [trail=BYTE] [flags=N]\n"
 	"  get-info DEV                 region-info DEV INDEX\n"
@@ -42,6 +42,14 @@ static const char usage_text[] =
 	"  sysfs-write PATH VALUE       sysfs-write-bg PATH VALUE [H=bg]\n"
 	"  wait-bg H TIMEOUT_MS         exists PATH\n"
 	"  sleep MS                     parked DEV\n"
+	"DMA (U names a buffer; addresses take N or BUF.gpa[+OFF]):\n"
+	"  buf U LEN [fill=BYTE]        buf-fill U [fill=BYTE]\n"
+	"  buf-check U                  map-buf IFD IOAS U IOVA [ro]\n"
+	"  nvme-enable DEV IFD IOAS SQ_IOVA CQ_IOVA [nomap] [timeout=MS]\n"
+	"      (creates DEV.nvme, DEV.sq, DEV.cq; SQ/CQ_IOVA may be own-gpa)\n"
+	"  nvme-identify DEV PRP1 [timeout=MS]      nvme-disable DEV [timeout=MS]\n"
+	"  e1000-loopback DEV IFD IOAS TX_RING_IOVA RX_RING_IOVA TX_BUF_IOVA\n"
+	"      RX_BUF RX_BUF_IOVA [nomap] [nomap-rx] [timeout=MS]\n"
 	"\n"
 	"VALUE escapes: \\n newline, \\s space, \\\\ backslash.\n";
 

@@ -85,7 +85,7 @@ void op_map(struct htab *h, const struct step *s)
 	m->ioas_id = step_id(h, s, 1);
 	m->user_va = (uintptr_t)buf;
 	m->length = len;
-	m->iova = step_num(s, 2);
+	m->iova = step_addr(h, s, 2);
 	r = sysret_of(ioctl(step_fd(h, s, 0), IOMMU_IOAS_MAP, m));
 	emit_sysret(r);
 	json_key("iova");
@@ -103,7 +103,7 @@ void op_unmap(struct htab *h, const struct step *s)
 
 	u->size = sizeof(*u);
 	u->ioas_id = step_id(h, s, 1);
-	u->iova = step_num(s, 2);
+	u->iova = step_addr(h, s, 2);
 	u->length = step_num(s, 3);
 	r = sysret_of(ioctl(step_fd(h, s, 0), IOMMU_IOAS_UNMAP, u));
 	emit_sysret(r);

@@ -54,6 +54,13 @@ check parked '.open.ret >= 0 and (.ops | length) == 260 and .close.ret == 0
 	"$probe" parked /dev/null || fail=1
 check run-parked '.steps[1].ops | length == 260' \
 	"$probe" run 'open n /dev/null' 'parked n' || fail=1
+# DMA buffers need no device: create, refill, inspect; a BUF.gpa address
+# resolves at run time (the GPA itself is null without root).
+check run-buf '.steps | length == 4 and .[0].ret == 0 and (.[0].gpas | length) == 2
+	and .[1].fill == 1 and .[2].changed == false and .[2].hex == ("01" * 64)
+	and .[3].errname == "EBADF" and (.[3].iova == (.[0].gpa // "0x0"))' \
+	"$probe" run 'buf b 8192 fill=0x5a' 'buf-fill b fill=1' 'buf-check b' \
+	'map-buf #-1 #1 b b.gpa' || fail=1
 
 status=0
 "$probe" run 'bind nosuchhandle #-1' >"$out/stdout" 2>/dev/null || status=$?
