@@ -4,3 +4,5 @@ export type { DeviceName, ExpectedFault, GuestDevice, Scenario, ScenarioContext,
 export type { Expect, SyscallResult } from './scenario/expect.ts';
 export { describeSyscall } from './scenario/expect.ts';
 export type { ParkedOp, ParkedReport, StepOutcome } from './scenario/probe.ts';
+export { parseDmarFaults } from './scenario/watchdog.ts';
+export type { DmarFault } from './report/events.ts';

@@ -21,6 +21,8 @@ export interface ScenarioOptions {
   /** Devices moved to vfio-pci before the body runs. */
   devices: DeviceName[];
   machine?: string;
+  /** Run on several machine variants: the first keeps the plain id, the others get "@variant". */
+  machines?: string[];
   flavour?: string;
   timeoutMs?: number;
   tags?: string[];
@@ -44,12 +46,16 @@ export interface ScenarioContext {
   attach(name: string, content: string): Promise<void>;
   /** The kernel config of the kernel under test. */
   kernelConfig: ReadonlyMap<string, string>;
+  /** Declares a DMAR fault only known at run time (e.g. at a canary's guest-physical address). */
+  expectFault(fault: ExpectedFault): void;
+  /** The machine variant this instance runs on. */
+  machine: string;
 }
 
 export interface Scenario {
   readonly kind: 'iommufd-lab-scenario';
   name: string;
-  options: Required<Omit<ScenarioOptions, 'expectedFaults' | 'requiresConfig'>> & Pick<ScenarioOptions, 'expectedFaults' | 'requiresConfig'>;
+  options: Required<Omit<ScenarioOptions, 'expectedFaults' | 'requiresConfig' | 'machines'>> & Pick<ScenarioOptions, 'expectedFaults' | 'requiresConfig' | 'machines'>;
   body: (ctx: ScenarioContext) => Promise<void>;
 }
 

@@ -17,14 +17,22 @@ export interface PlanOptions {
 /** A pattern selects a scenario by a substring of its id, or by a tag ("tag:dma"). */
 export function selects(s: LoadedScenario, pattern: string): boolean {
   if (pattern.startsWith('tag:')) return s.scenario.options.tags.includes(pattern.slice(4));
-  return s.id.includes(pattern);
+  return s.id.includes(pattern.replace(/@.*$/, ''));
 }
 
 export function plan(scenarios: LoadedScenario[], options: PlanOptions): Job[] {
   const chosen = options.patterns.length === 0 ? scenarios : scenarios.filter((s) => options.patterns.some((p) => selects(s, p)));
-  const jobs = chosen.map((s) => ({ id: s.id, scenario: s, machine: options.machine ?? s.scenario.options.machine, flavour: s.scenario.options.flavour }));
+  // "name@variant" selects that instance only.
+  const instance = (id: string) => options.patterns.length === 0 || options.patterns.some((p) => !p.includes('@') || id.endsWith(p.slice(p.indexOf('@'))));
+  const jobs = chosen.flatMap((s) => {
+    const flavour = s.scenario.options.flavour;
+    if (options.machine) return [{ id: s.id, scenario: s, machine: options.machine, flavour }];
+    const machines = s.scenario.options.machines ?? [s.scenario.options.machine];
+    return machines.map((machine, i) => ({ id: i === 0 ? s.id : `${s.id}@${machine}`, scenario: s, machine, flavour }));
+  });
+  const wanted = jobs.filter((j) => instance(j.id));
   // Grouped by kernel flavour, then machine, so one kernel build serves a block of jobs.
-  return jobs.sort((a, b) => a.flavour.localeCompare(b.flavour) || a.machine.localeCompare(b.machine) || a.id.localeCompare(b.id));
+  return wanted.sort((a, b) => a.flavour.localeCompare(b.flavour) || a.machine.localeCompare(b.machine) || a.id.localeCompare(b.id));
 }
 
 export function groupByKernel(jobs: Job[]): Map<string, Job[]> {

@@ -13,7 +13,7 @@ import { CleanupStack, processCleanup } from '../util/cleanup.ts';
 import { sleep } from '../util/deadline.ts';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
-import { SkipSignal, type DeviceName, type GuestDevice, type ScenarioContext } from './define.ts';
+import { SkipSignal, type DeviceName, type ExpectedFault, type GuestDevice, type ScenarioContext } from './define.ts';
 import { bindToVfio } from './devices.ts';
 import { createExpect } from './expect.ts';
 import type { Job } from './planner.ts';
@@ -76,6 +76,7 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
   const t0 = Date.now();
   const steps: StepResult[] = [];
   const expect = createExpect();
+  const runtimeFaults: ExpectedFault[] = [];
   const artifacts: Record<string, string> = {};
   const rel = (p: string) => relative(opts.runDir, p);
   const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult => ({
@@ -127,6 +128,8 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
       expect,
       signal: opts.signal,
       kernelConfig: opts.kernelConfig,
+      machine: job.machine,
+      expectFault: (fault) => runtimeFaults.push(fault),
       skip: (reason) => {
         throw new SkipSignal(reason);
       },
@@ -155,7 +158,7 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
     };
     await withTimeout(s.body(ctx), s.options.timeoutMs * scale, `scenario ${job.id}`);
     phase = 'watchdog';
-    return finish(await judge(booted.vm, booted.machine.serialLog, job, result, dir, artifacts, rel, devices));
+    return finish(await judge(booted.vm, booted.machine.serialLog, [...(s.options.expectedFaults ?? []), ...runtimeFaults], result, dir, artifacts, rel, devices));
   } catch (error) {
     if (error instanceof SkipSignal) return finish(result({ status: 'skipped', skipReason: error.reason }));
     // A panicking guest takes a moment to end QEMU (panic=-1): let it, so the verdict sees it.
@@ -176,7 +179,7 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
 async function judge(
   vm: import('../guest/vm.ts').Vm,
   serialLog: string,
-  job: Job,
+  expected: ExpectedFault[],
   result: (p: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>) => ScenarioResult,
   dir: string,
   artifacts: Record<string, string>,
@@ -189,7 +192,6 @@ async function judge(
   const serial = await readSerial(serialLog);
   const findings = scanKernelLog(`${dmesg}\n${serial}`).filter((f, i, all) => all.findIndex((g) => g.kind === f.kind && g.line === f.line) === i);
   const observed = parseDmarFaults(dmesg);
-  const expected = job.scenario.scenario.options.expectedFaults ?? [];
   const bdfs = Object.fromEntries(Object.entries(devices).map(([k, d]) => [k, d!.bdf]));
   const unexpected = unexpectedFaults(observed, expected, bdfs);
   const base = result({ status: 'passed' });

@@ -1,0 +1,11 @@
+// Probe step snippets shared by the DMA scenarios (not a scenario: the loader reads *.scenario.ts).
+// IOVAs are arbitrary, page-aligned and below the MSI window.
+
+export const iova = { sq: '0x100000', cq: '0x101000', target: '0x200000', txRing: '0x300000', rxRing: '0x301000', txBuf: '0x302000', rxBuf: '0x303000' };
+
+/** Open the cdev, bind it to a new iommufd and allocate an IOAS: handles d, i, a. */
+export const bound = (cdev: string) => [`open d ${cdev}`, 'iommufd i', 'bind d i', 'ioas-alloc i a'];
+
+/** The NVMe controller's first 64 bytes of Identify Controller data start with PCI VID 0x1b36 (LE). */
+export const identifyLanded = (check: Record<string, unknown> | undefined) =>
+  String(check?.hex ?? '').startsWith('361b') && String(check?.ascii ?? '').includes('QEMU NVMe Ctrl');
