@@ -6,3 +6,5 @@ export { describeSyscall } from './scenario/expect.ts';
 export type { ParkedOp, ParkedReport, StepOutcome } from './scenario/probe.ts';
 export { parseDmarFaults } from './scenario/watchdog.ts';
 export type { DmarFault } from './report/events.ts';
+export { parseKselftestTap } from './scenario/kselftest.ts';
+export type { KselftestResult } from './scenario/kselftest.ts';

@@ -11,11 +11,14 @@ import { withPhase } from '../util/progress.ts';
 import { Store } from '../util/store.ts';
 import { materializeBase, parseBaseSpec, resolveBase, type ResolvedBase } from './base.ts';
 import { applySeries } from './apply.ts';
-import { buildKey } from './cache-key.ts';
+import { buildKey, buildRecipe } from './cache-key.ts';
+import { sha256 } from '../util/hash.ts';
 import { checkConfig, configMap, explainDrops, mergeRequests, parseConfig } from './kconfig.ts';
 import { openBuildLog, runMake, type MakeContext } from './make.ts';
 import type { Patch } from './mbox.ts';
 import { loadSeries, parseSeriesSpec } from './series.ts';
+import { flavourFragments } from './flavours.ts';
+import { buildSelftests, compatHeader } from './selftests.ts';
 
 export interface KernelRequest {
   base?: string;
@@ -24,6 +27,8 @@ export interface KernelRequest {
   /** make target producing the starting .config, before the fragments. */
   baseConfig: string;
   cwd: string;
+  /** Named fragment set after the lab fragment (default "lab": none). */
+  flavour?: string;
 }
 
 export interface Kernel {
@@ -34,6 +39,8 @@ export interface Kernel {
   bzImage: string;
   config: string;
   headers: string;
+  /** Directory of the kernel's iommufd selftest binaries (selftest flavour only). */
+  selftests: string | null;
   buildLog: string;
   release: string;
   base: string;
@@ -56,13 +63,15 @@ export async function prepareKernelRequest(req: KernelRequest, cache: string): P
   const base = await resolveBase(parseBaseSpec(req.base, req.cwd), cache);
   const patches: Patch[] = [];
   for (const s of req.series) for (const p of await loadSeries(parseSeriesSpec(s, req.cwd))) patches.push({ ...p, index: patches.length + 1 });
-  const fragmentPaths = [labFragment, ...req.configs.map((c) => resolve(req.cwd, c))];
+  const fragmentPaths = [labFragment, ...flavourFragments(req.flavour ?? 'lab'), ...req.configs.map((c) => resolve(req.cwd, c))];
   const fragments = [];
   for (const path of fragmentPaths) {
     if (!existsSync(path)) throw new ConfigError(`config fragment ${path}: no such file`);
     fragments.push({ name: path, text: await readFile(path, 'utf8') });
   }
-  const key = buildKey({ baseIdentity: base.identity, patches, baseConfig: req.baseConfig, fragments, compiler: await compilerVersion() });
+  // The selftests' compat header is part of the recipe: editing it rebuilds them.
+  const recipe = `${buildRecipe}; compat ${sha256(await readFile(compatHeader, 'utf8')).slice(0, 16)}`;
+  const key = buildKey({ baseIdentity: base.identity, patches, baseConfig: req.baseConfig, fragments, compiler: await compilerVersion(), recipe });
   return { base, patches, fragments, key };
 }
 
@@ -82,6 +91,7 @@ export async function buildKernel(req: KernelRequest, cache: string, progress: P
     bzImage: join(dir, 'bzImage'),
     config: join(dir, 'config'),
     headers: join(dir, 'headers/include'),
+    selftests: existsSync(join(dir, 'selftests')) ? join(dir, 'selftests') : null,
     buildLog: join(dir, 'build.log'),
     release: String(entry.manifest.meta.release),
     base: prep.base.describe,
@@ -120,6 +130,11 @@ async function buildInto(out: string, prep: Prepared, req: KernelRequest, cache:
     await configure(ctx, prep, req.baseConfig);
     await runMake(ctx, ['vmlinux', 'bzImage']);
     await runMake(ctx, ['headers_install'], [`INSTALL_HDR_PATH=${join(out, 'headers')}`]);
+    const finalConfig = configMap(await readFile(join(ctx.buildDir, '.config'), 'utf8'));
+    if (finalConfig.get('CONFIG_IOMMUFD_TEST') === 'y') {
+      onLine('building the iommufd selftests');
+      await buildSelftests(ctx.srcDir, join(out, 'headers/include'), join(out, 'selftests'), logPath);
+    }
     const release = (await execa('make', ['-s', '-C', ctx.srcDir, `O=${ctx.buildDir}`, 'kernelrelease'])).stdout.trim();
     await copyFile(join(ctx.buildDir, 'vmlinux'), join(out, 'vmlinux'));
     await copyFile(join(ctx.buildDir, 'arch/x86/boot/bzImage'), join(out, 'bzImage'));

@@ -3,7 +3,7 @@ import { keyOf, sha256 } from '../util/hash.ts';
 import type { Patch } from './mbox.ts';
 
 /** Bump when the build recipe (targets, flags, artifact layout) changes. */
-export const buildRecipe = 'kernel-recipe-3: vmlinux bzImage headers_install; O=; ccache';
+export const buildRecipe = 'kernel-recipe-4: vmlinux bzImage headers_install; O=; ccache; iommufd selftests when IOMMUFD_TEST';
 
 export interface KeyInputs {
   baseIdentity: string;

@@ -81,7 +81,7 @@ export function managementArgs(profile: MachineProfile, sshPort: number): string
 export function kernelCmdline(profile: MachineProfile, extra: string[] = []): string {
   return [
     'console=ttyS0',
-    'intel_iommu=on',
+    profile.guestIommu ? 'intel_iommu=on' : 'intel_iommu=off',
     ...(profile.passthrough ? ['iommu=pt'] : []),
     // A panic must end QEMU (with -no-reboot) so the host sees it at once.
     'panic=-1',

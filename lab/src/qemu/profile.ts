@@ -17,6 +17,8 @@ export const profileSchema = z
       .default({ intremap: true, cachingMode: false, snoopControl: false }),
     /** Guest boots with iommu=pt: default domains are identity, so a DMA escape really lands. */
     passthrough: z.boolean().default(false),
+    /** intel_iommu=on in the guest; off for the kernel selftests, whose mock IOMMU needs it off. */
+    guestIommu: z.boolean().default(true),
     /** separate: nvme and e1000 in their own slots; shared-slot: functions .0 and .1 of one slot. */
     topology: z.enum(['separate', 'shared-slot']).default('separate'),
     extraDevices: z.array(z.string()).default([]),
@@ -33,6 +35,9 @@ const variants: Record<string, Partial<z.input<typeof profileSchema>>> = {
   'snoop-control': { iommu: { intremap: true, cachingMode: false, snoopControl: true } },
   'intremap-off': { iommu: { intremap: false, cachingMode: false, snoopControl: false } },
   'shared-slot': { topology: 'shared-slot' },
+  // The kernel's iommufd selftests: mock domains need the Intel IOMMU off (DOMAIN.md §6), and
+  // the huge-page tests need 2 MiB pages reserved.
+  selftest: { guestIommu: false, memoryMiB: 768, cmdline: ['hugepagesz=2M', 'hugepages=64'] },
 };
 
 export const variantNames = Object.keys(variants);

@@ -50,6 +50,8 @@ export interface ScenarioContext {
   expectFault(fault: ExpectedFault): void;
   /** The machine variant this instance runs on. */
   machine: string;
+  /** The kernel under test: its release and, for the selftest flavour, its selftest binaries. */
+  kernel: { release: string; selftests: string | null };
 }
 
 export interface Scenario {

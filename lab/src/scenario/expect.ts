@@ -23,6 +23,8 @@ export interface Expect {
   errno(result: SyscallResult | undefined, expected: string, label: string): boolean;
   /** Records a failure with a message; for checks that do not fit a matcher. */
   fail(message: string): void;
+  /** An observation row in words (e.g. a selftest: expected "pass", observed "fail"). */
+  outcome(label: string, expected: string, observed: string): boolean;
   readonly failures: readonly string[];
   readonly observations: readonly Observation[];
 }
@@ -63,6 +65,11 @@ export function createExpect(): Expect {
     return check(ok, () => `${label}: expected ${expected}, got ${observed}`);
   };
   expect.fail = (message) => void failures.push(message);
+  expect.outcome = (label, expected, observed) => {
+    const ok = expected === observed;
+    observations.push({ op: label, expected, observed, ok });
+    return check(ok, () => `${label}: expected ${expected}, got ${observed}`);
+  };
   Object.defineProperty(expect, 'failures', { get: () => failures });
   Object.defineProperty(expect, 'observations', { get: () => observations });
   return expect;

@@ -123,12 +123,14 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
     const ctx: ScenarioContext = {
       vm: booted.vm,
       probe: new Probe(booted.vm),
-      device: devices[s.options.devices[0]!] as GuestDevice,
+      // Scenarios without devices (the selftest pack) never read it.
+      device: devices[s.options.devices[0] ?? 'nvme'] as GuestDevice,
       devices,
       expect,
       signal: opts.signal,
       kernelConfig: opts.kernelConfig,
       machine: job.machine,
+      kernel: { release: opts.guest.kernel.release, selftests: opts.guest.kernel.selftests },
       expectFault: (fault) => runtimeFaults.push(fault),
       skip: (reason) => {
         throw new SkipSignal(reason);

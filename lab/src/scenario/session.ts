@@ -2,14 +2,14 @@
 // identity. The CLI's `run` is this plus flag parsing.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { prepareGuest, resolveAccel } from '../lab.ts';
+import { prepareGuest, resolveAccel, type GuestArtifacts } from '../lab.ts';
 import type { KernelRequest } from '../kernel/build.ts';
 import { configMap } from '../kernel/kconfig.ts';
 import { qemuVersion } from '../qemu/accel.ts';
 import { summarize, type Reporter, type RunInfo, type ScenarioResult, type Summary } from '../report/events.ts';
 import type { Progress } from '../util/progress.ts';
 import { repoRoot } from '../util/paths.ts';
-import type { Job } from './planner.ts';
+import { groupByKernel, type Job } from './planner.ts';
 import { runJobs } from './runner.ts';
 
 export interface SessionOptions {
@@ -32,19 +32,27 @@ export async function labVersion(): Promise<string> {
 export async function runSession(opts: SessionOptions): Promise<{ results: ScenarioResult[]; summary: Summary; run: RunInfo }> {
   await mkdir(opts.runDir, { recursive: true });
   const t0 = Date.now();
-  const guest = await prepareGuest(opts.kernel, opts.cache, opts.progress, opts.signal);
-  const verdict = await resolveAccel(opts.cache, guest, opts.runDir, opts.progress);
-  const kernelConfigText = await readFile(guest.kernel.config, 'utf8');
+  const groups = groupByKernel(opts.jobs);
+  // The lab flavour's kernel is the run's identity; other flavours (selftest) are built as needed.
+  const primaryFlavour = groups.has('lab') ? 'lab' : ([...groups.keys()][0] ?? 'lab');
+  const guests = new Map<string, GuestArtifacts>();
+  const guestFor = async (flavour: string) => {
+    if (!guests.has(flavour)) guests.set(flavour, await prepareGuest({ ...opts.kernel, flavour }, opts.cache, opts.progress, opts.signal));
+    return guests.get(flavour)!;
+  };
+  const primary = await guestFor(primaryFlavour);
+  const verdict = await resolveAccel(opts.cache, primary, opts.runDir, opts.progress);
+  const kernelConfigText = await readFile(primary.kernel.config, 'utf8');
   const run: RunInfo = {
     runId: opts.runDir.split('/').at(-1)!,
     runDir: opts.runDir,
     startedAt: new Date(t0).toISOString(),
     labVersion: await labVersion(),
     kernel: {
-      release: guest.kernel.release,
-      key: guest.kernel.key,
-      base: guest.kernel.base,
-      patches: guest.kernel.patches.map((p) => ({ index: p.index, subject: p.subject })),
+      release: primary.kernel.release,
+      key: primary.kernel.key,
+      base: primary.kernel.base,
+      patches: primary.kernel.patches.map((p) => ({ index: p.index, subject: p.subject })),
     },
     accel: verdict.accel,
     total: opts.jobs.length,
@@ -52,21 +60,28 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
   await writeFile(join(opts.runDir, 'kernel.config'), kernelConfigText);
   await writeFile(
     join(opts.runDir, 'identity.json'),
-    JSON.stringify({ ...run, qemu: await qemuVersion(), accelReason: verdict.reason, kernelBuildLog: guest.kernel.buildLog, scenarios: opts.jobs.map((j) => ({ id: j.id, machine: j.machine, file: j.scenario.file })) }, null, 2),
+    JSON.stringify({ ...run, qemu: await qemuVersion(), accelReason: verdict.reason, kernelBuildLog: primary.kernel.buildLog, scenarios: opts.jobs.map((j) => ({ id: j.id, machine: j.machine, flavour: j.flavour, file: j.scenario.file })) }, null, 2),
   );
   await opts.reporter.onEvent({ type: 'run-start', run });
-  const results = await runJobs(opts.jobs, {
-    guest,
-    kernelConfig: configMap(kernelConfigText),
-    accel: verdict.accel,
-    runDir: opts.runDir,
-    cache: opts.cache,
-    reporter: opts.reporter,
-    progress: opts.progress,
-    jobs: opts.parallel,
-    signal: opts.signal,
-    keepFailed: opts.keepFailed,
-  });
+  const results: ScenarioResult[] = [];
+  for (const [flavour, jobs] of groups) {
+    if (opts.signal.aborted) break;
+    const guest = await guestFor(flavour);
+    results.push(
+      ...(await runJobs(jobs, {
+        guest,
+        kernelConfig: configMap(await readFile(guest.kernel.config, 'utf8')),
+        accel: verdict.accel,
+        runDir: opts.runDir,
+        cache: opts.cache,
+        reporter: opts.reporter,
+        progress: opts.progress,
+        jobs: opts.parallel,
+        signal: opts.signal,
+        keepFailed: opts.keepFailed,
+      })),
+    );
+  }
   const summary = summarize(results, Date.now() - t0);
   await opts.reporter.onEvent({ type: 'run-end', run, summary, results });
   await opts.reporter.close?.();
