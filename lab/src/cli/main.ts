@@ -9,6 +9,7 @@ import { kernelRequest, makeContext, runCommand, withKernelOptions, type KernelF
 import { formatChecks, runChecks } from './doctor.ts';
 import { bootCommand, cleanCommand, execCommand, sshCommand, type GuestFlags } from './guest-commands.ts';
 import { teethCommand } from './teeth-command.ts';
+import { validateCommand, type ValidateFlags } from './validate-command.ts';
 import { listCommand, runCommand as runScenarios, type RunFlags } from './run-command.ts';
 
 const program = new Command('lab')
@@ -90,6 +91,14 @@ withKernelOptions(program.command('teeth').description('run every regression mod
   .option('--jobs <n>', 'guests run in parallel', '1')
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-teeth)')
   .action((flags: KernelFlags & { jobs: string; out?: string }) => runCommand(() => teethCommand(makeContext(), flags)));
+
+withKernelOptions(program.command('validate').description('baseline vs tip for a series; --each builds every prefix, --each-runtime also runs the scenarios on each'))
+  .argument('[pattern...]', 'scenario id substrings or tag:NAME')
+  .option('--each', 'build every prefix of the series; name the first patch that breaks the build, and new warnings per patch')
+  .option('--each-runtime', 'also run the scenarios on every prefix: which patch first breaks a contract')
+  .option('--jobs <n>', 'guests run in parallel', '1')
+  .option('--out <dir>', 'run directory (default .lab/runs/<time>-validate)')
+  .action((patterns: string[], flags: ValidateFlags) => runCommand(() => validateCommand(makeContext(), patterns, flags)));
 
 program
   .command('list')

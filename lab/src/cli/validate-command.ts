@@ -1,0 +1,135 @@
+// `lab validate`: what a series does — baseline vs tip, and with --each / --each-runtime patch
+// by patch, naming the first patch that breaks the build or a scenario.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildKernel } from '../kernel/build.ts';
+import { loadSeries, parseSeriesSpec } from '../kernel/series.ts';
+import type { Patch } from '../kernel/mbox.ts';
+import { describePatch } from '../kernel/mbox.ts';
+import { createReporters } from '../report/create.ts';
+import type { Status } from '../report/events.ts';
+import { compareRuns, comparisonTable, firstBreakingPatch, newWarnings, warnings } from '../scenario/compare.ts';
+import { loadScenarios } from '../scenario/loader.ts';
+import { plan } from '../scenario/planner.ts';
+import { runSession } from '../scenario/session.ts';
+import { BuildError, PatchError, UsageError } from '../util/errors.ts';
+import { repoRoot } from '../util/paths.ts';
+import { kernelRequest, type Context, type KernelFlags } from './context.ts';
+import { runDir } from './guest-commands.ts';
+
+export interface ValidateFlags extends KernelFlags {
+  each?: boolean;
+  eachRuntime?: boolean;
+  jobs: string;
+  out?: string;
+}
+
+/** The first `count` patches as one mbox, so a prefix is an ordinary series to the kernel build. */
+export function prefixMbox(patches: Patch[], count: number): string {
+  return patches.slice(0, count).map((p) => `From iommufd-lab Mon Sep 17 00:00:00 2001\n${p.text}`).join('\n');
+}
+
+/** The base a series says it was written for (git format-patch --base, b4). */
+export function baseCommitOf(texts: string[]): string | undefined {
+  for (const text of texts) {
+    const m = /^base-commit: ([0-9a-f]{7,40})$/m.exec(text);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+export async function validateCommand(ctx: Context, patterns: string[], flags: ValidateFlags): Promise<number> {
+  if (flags.series.length === 0) throw new UsageError('lab validate needs --series', { hint: 'an mbox, a folder of patches, or REPO:A..B' });
+  const patches: Patch[] = [];
+  const rawTexts: string[] = [];
+  for (const s of flags.series) {
+    const spec = parseSeriesSpec(s);
+    if (spec.kind === 'mbox') rawTexts.push(await readFile(spec.path, 'utf8'));
+    for (const p of await loadSeries(spec)) patches.push({ ...p, index: patches.length + 1 });
+  }
+  const dir = runDir(flags, 'validate');
+  await mkdir(join(dir, 'prefixes'), { recursive: true });
+  const jobs = plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), { patterns }).filter((j) => j.flavour === 'lab');
+  const baseFlags = { ...flags, series: [] };
+  const lines: string[] = [];
+  const say = (line: string) => {
+    lines.push(line);
+    process.stdout.write(`${line}\n`);
+  };
+
+  // The series must apply before anything else is worth doing.
+  const prefixFiles: string[] = [];
+  for (let k = 1; k <= patches.length; k++) {
+    const file = join(dir, 'prefixes', `prefix-${String(k).padStart(3, '0')}.mbox`);
+    await writeFile(file, prefixMbox(patches, k));
+    prefixFiles.push(file);
+  }
+  const tipFlags = { ...flags, series: [prefixFiles.at(-1)!] };
+
+  const verdict: Record<string, unknown> = { patches: patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source })) };
+  let buildBroken = false;
+  if (flags.each || flags.eachRuntime) {
+    let previous = warnings(await readFile((await buildKernel(kernelRequest(baseFlags), ctx.cache, ctx.progress, ctx.signal)).buildLog, 'utf8'));
+    const perPatch: unknown[] = [];
+    for (let k = 1; k <= patches.length; k++) {
+      const patch = patches[k - 1]!;
+      try {
+        const kernel = await buildKernel(kernelRequest({ ...flags, series: [prefixFiles[k - 1]!] }), ctx.cache, ctx.progress, ctx.signal);
+        const current = warnings(await readFile(kernel.buildLog, 'utf8'));
+        const added = newWarnings(previous, current);
+        previous = current;
+        perPatch.push({ patch: k, build: 'ok', newWarnings: added });
+        say(`build ${describePatch(patch)}: ok${added.length ? `, ${added.length} new warning(s):\n  ${added.join('\n  ')}` : ''}`);
+      } catch (error) {
+        if (error instanceof PatchError) throw withBaseHint(error, rawTexts);
+        if (!(error instanceof BuildError)) throw error;
+        buildBroken = true;
+        perPatch.push({ patch: k, build: 'failed', error: error.message, log: error.logPath });
+        say(`build ${describePatch(patch)}: BROKEN — the first patch that does not build\n${error.message}\n  log: ${error.logPath}`);
+        break;
+      }
+    }
+    verdict.builds = perPatch;
+  }
+  if (buildBroken) {
+    await writeFile(join(dir, 'validate.json'), JSON.stringify(verdict, null, 2));
+    await writeFile(join(dir, 'validate.txt'), `${lines.join('\n')}\n`);
+    return 1;
+  }
+
+  const session = async (name: string, sessionFlags: KernelFlags) => {
+    const sub = join(dir, name);
+    const reporter = createReporters([], { runDir: sub, interactive: false, stdout: { write: () => true } });
+    ctx.progress.info(`validate: ${name}: ${jobs.length} scenarios`);
+    try {
+      const { results } = await runSession({ jobs, kernel: kernelRequest(sessionFlags), runDir: sub, cache: ctx.cache, progress: ctx.progress, reporter, parallel: Number(flags.jobs) || 1, signal: ctx.signal });
+      return new Map<string, Status>(results.map((r) => [r.scenario.id, r.status]));
+    } catch (error) {
+      throw error instanceof PatchError ? withBaseHint(error, rawTexts) : error;
+    }
+  };
+  const baseline = await session('baseline', baseFlags);
+  const tip = await session('tip', tipFlags);
+  const comparison = compareRuns(baseline, tip);
+  say(`\nbaseline vs tip (${patches.length} patch(es)):\n${comparisonTable(comparison)}`);
+  verdict.comparison = comparison;
+  if (flags.eachRuntime) {
+    const prefixes: Map<string, Status>[] = [];
+    for (let k = 1; k < patches.length; k++) prefixes.push(await session(`prefix-${k}`, { ...flags, series: [prefixFiles[k - 1]!] }));
+    prefixes.push(tip);
+    const first = firstBreakingPatch(baseline, prefixes);
+    for (const [id, k] of first) say(`${id}: first broken by ${describePatch(patches[k - 1]!)}`);
+    verdict.grid = prefixes.map((p, i) => ({ patch: i + 1, results: Object.fromEntries(p) }));
+    verdict.firstBreaking = Object.fromEntries(first);
+  }
+  say(comparison.regressions.length === 0 ? '\nno regressions' : `\n${comparison.regressions.length} regression(s): ${comparison.regressions.join(', ')}`);
+  await writeFile(join(dir, 'validate.json'), JSON.stringify(verdict, null, 2));
+  await writeFile(join(dir, 'validate.txt'), `${lines.join('\n')}\n`);
+  ctx.progress.info(`validate results: ${dir}`);
+  return comparison.regressions.length > 0 ? 1 : 0;
+}
+
+function withBaseHint(error: PatchError, texts: string[]): PatchError {
+  const base = baseCommitOf(texts);
+  return base ? new PatchError(error.message, { hint: `the series says it was written for base-commit ${base}: try --base REPO@${base}` }) : error;
+}

@@ -1,0 +1,28 @@
+// lab validate as a series author would use it: the first patch that breaks the build is named
+// with its compiler error; a series that breaks a contract shows up as a regression.
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { repoRoot } from '../../src/util/paths.ts';
+import { fixtures } from './harness.ts';
+
+const labw = join(repoRoot, 'labw');
+const env = { LAB_NO_BOOTSTRAP: '1', CI: '1' };
+
+test.serial('--each names patch 2/3 of a series whose second patch does not build, with its error', async (t) => {
+  const r = await execa(labw, ['validate', '--each', '--series', join(fixtures, 'series/second-patch-breaks-build.mbox'), 'parked-fd'], { reject: false, env });
+  t.is(r.exitCode, 1, r.stderr.slice(-1500));
+  t.regex(r.stdout, /^build patch 1\/3 "Makefile: mark kernels built from the validate test series" .*: ok/m);
+  t.regex(r.stdout, /^build patch 2\/3 "vfio: check for a parked FD through a helper that was never added" .*: BROKEN — the first patch that does not build$/m);
+  t.regex(r.stdout, /vfio_main\.c:\d+:\d+: error: implicit declaration of function ‘vfio_df_is_parked’/);
+  t.notRegex(r.stdout, /^build patch 3\/3/m);
+});
+
+test.serial('the RFC-style model is reported as a regression of the parked-FD scenarios', async (t) => {
+  const model = join(repoRoot, 'kernel-patches/regressions/0001-rfc-ioctls-reach-parked-fd.patch');
+  const r = await execa(labw, ['validate', '--series', model, 'cdev/'], { reject: false, env });
+  t.is(r.exitCode, 1, r.stderr.slice(-1500));
+  t.regex(r.stdout, /^cdev\/parked-fd-blocks-every-op\s+passed\s+failed\s+REGRESSION$/m);
+  t.regex(r.stdout, /^cdev\/group-and-cdev-exclude-each-other\s+passed\s+passed\s+still-passing$/m);
+  t.regex(r.stdout, /^\d+ regression\(s\): .*cdev\/parked-fd-blocks-every-op/m);
+});
