@@ -10,7 +10,7 @@ import { formatChecks, runChecks } from './doctor.ts';
 import { bootCommand, cleanCommand, execCommand, sshCommand, type GuestFlags } from './guest-commands.ts';
 import { teethCommand } from './teeth-command.ts';
 import { validateCommand, type ValidateFlags } from './validate-command.ts';
-import { listCommand, runCommand as runScenarios, type RunFlags } from './run-command.ts';
+import { listCommand, mergeCommand, runCommand as runScenarios, type RunFlags } from './run-command.ts';
 
 const program = new Command('lab')
   .description('iommufd-lab: build a patched kernel, boot it behind an emulated Intel IOMMU, and test the VFIO cdev / iommufd contract')
@@ -85,6 +85,7 @@ withKernelOptions(program.command('run').description('build, boot and run the sc
   .option('--reporter <name[=path]>', 'line, plain, junit[=PATH], tap[=PATH], json[=PATH] (repeatable)', (v: string, p: string[]) => [...p, v], [])
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-run)')
   .option('--keep-failed', 'leave the guest of each failed scenario running (./labw ssh; ./labw clean stops them)')
+  .option('--shard <I/N>', 'run only shard I of N of the planned jobs (N machines share a run; merge with `report merge`)')
   .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenarios(makeContext(), patterns, flags)));
 
 withKernelOptions(program.command('teeth').description('run every regression model in kernel-patches/regressions/ and check that the scenarios it names fail, and only those'))
@@ -99,6 +100,15 @@ withKernelOptions(program.command('validate').description('baseline vs tip for a
   .option('--jobs <n>', 'guests run in parallel', '1')
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-validate)')
   .action((patterns: string[], flags: ValidateFlags) => runCommand(() => validateCommand(makeContext(), patterns, flags)));
+
+const report = program.command('report').description('reports of finished runs');
+report
+  .command('merge')
+  .description('combine the JSON reports of several run directories (shards) into one set of reports')
+  .argument('<dir...>', 'run directories holding report.json')
+  .option('--out <dir>', 'where the merged reports go (default .lab/runs/<time>-merged)')
+  .option('--reporter <name[=path]>', 'extra reporters, as for run (repeatable)', (v: string, p: string[]) => [...p, v], [])
+  .action((dirs: string[], flags: { out?: string; reporter: string[] }) => runCommand(() => mergeCommand(makeContext(), dirs, flags)));
 
 program
   .command('list')

@@ -1,8 +1,10 @@
 // `lab run` and `lab list`.
 import { join } from 'node:path';
 import { createReporters } from '../report/create.ts';
+import { summarize } from '../report/events.ts';
+import { mergeReports, readReport, replay } from '../report/merge.ts';
 import { loadScenarios } from '../scenario/loader.ts';
-import { plan } from '../scenario/planner.ts';
+import { parseShard, plan, shard } from '../scenario/planner.ts';
 import { exitCodeFor, runSession } from '../scenario/session.ts';
 import { processCleanup } from '../util/cleanup.ts';
 import { openLog } from '../util/log.ts';
@@ -18,12 +20,19 @@ export interface RunFlags extends KernelFlags {
   reporter: string[];
   out?: string;
   keepFailed?: boolean;
+  shard?: string;
 }
 
 const scenariosDir = join(repoRoot, 'scenarios');
 
 export async function runCommand(ctx: Context, patterns: string[], flags: RunFlags): Promise<number> {
-  const jobs = plan(await loadScenarios(scenariosDir, repoRoot), { patterns, machine: flags.machine });
+  const planned = plan(await loadScenarios(scenariosDir, repoRoot), { patterns, machine: flags.machine });
+  let jobs = planned;
+  if (flags.shard) {
+    const { index, count } = parseShardFlag(flags.shard);
+    jobs = shard(planned, index, count);
+    ctx.progress.info(`shard ${index}/${count}: ${jobs.length} of ${planned.length} jobs`);
+  }
   if (jobs.length === 0) throw new UsageError(`no scenario matches ${patterns.join(' ')}`, { hint: 'see ./labw list' });
   const parallel = Number(flags.jobs);
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--jobs ${flags.jobs}: give a whole number ≥ 1`);
@@ -51,4 +60,30 @@ export async function listCommand(patterns: string[], json: boolean): Promise<nu
   }
   process.stdout.write(`${jobs.length} scenario(s)\n`);
   return 0;
+}
+
+function parseShardFlag(spec: string) {
+  try {
+    return parseShard(spec);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** `lab report merge DIR…`: one set of reports from the run directories of several shards. */
+export async function mergeCommand(ctx: Context, dirs: string[], flags: { out?: string; reporter: string[] }): Promise<number> {
+  if (dirs.length === 0) throw new UsageError('lab report merge needs the run directories of the shards');
+  const reports = await Promise.all(dirs.map((d) => readReport(d).catch((e: unknown) => {
+    throw new UsageError(`${d}: no readable report.json (${(e as Error).message})`);
+  })));
+  const dir = runDir(flags, 'merged');
+  let merged;
+  try {
+    merged = mergeReports(reports, dir);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  await replay(createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) }), merged.run, merged.results);
+  ctx.progress.info(`merged ${dirs.length} run(s), ${merged.results.length} scenario results: ${dir}`);
+  return exitCodeFor(summarize(merged.results, 0));
 }

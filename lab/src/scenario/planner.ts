@@ -40,3 +40,20 @@ export function groupByKernel(jobs: Job[]): Map<string, Job[]> {
   for (const job of jobs) groups.set(job.flavour, [...(groups.get(job.flavour) ?? []), job]);
   return groups;
 }
+
+/** "I/N" → {index, count}; I is 1-based. */
+export function parseShard(spec: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(spec);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index < 1 || index > count) throw new Error(`--shard ${spec}: use I/N with 1 ≤ I ≤ N`);
+  return { index, count };
+}
+
+/**
+ * Shard I of N: every N-th job of the planned (deterministic) order, starting at the I-th. The N
+ * shards together run each job exactly once, and jobs of one kernel spread over all shards.
+ */
+export function shard(jobs: Job[], index: number, count: number): Job[] {
+  return jobs.filter((_, k) => k % count === index - 1);
+}
