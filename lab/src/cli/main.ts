@@ -82,7 +82,7 @@ withKernelOptions(program.command('run').description('build, boot and run the sc
   .argument('[pattern...]', 'scenario id substrings or tag:NAME')
   .addOption(new Option('--machine <variant>', 'run every scenario on this machine variant').choices(variantNames))
   .option('--jobs <n>', 'guests run in parallel', '1')
-  .option('--reporter <name[=path]>', 'line, plain, junit[=PATH], tap[=PATH], json[=PATH] (repeatable)', (v: string, p: string[]) => [...p, v], [])
+  .option('--reporter <name[=path]>', 'line, plain, junit[=PATH], tap[=PATH], json[=PATH], html[=PATH] (repeatable)', (v: string, p: string[]) => [...p, v], [])
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-run)')
   .option('--keep-failed', 'leave the guest of each failed scenario running (./labw ssh; ./labw clean stops them)')
   .option('--shard <I/N>', 'run only shard I of N of the planned jobs (N machines share a run; merge with `report merge`)')

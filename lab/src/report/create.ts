@@ -1,8 +1,9 @@
-// Turns --reporter specs ("line", "plain", "junit=PATH", "tap=PATH", "json=PATH") into one
+// Turns --reporter specs ("line", "plain", "junit=PATH", "tap=PATH", "json=PATH", "html=PATH") into one
 // Reporter. Parsing is pure (parseReporterSpec, resolveReporterSpecs); only createReporters
 // constructs reporters.
 import { join, resolve } from 'node:path';
 import type { Reporter } from './events.ts';
+import { HtmlReporter } from './html.ts';
 import { JsonReporter } from './json.ts';
 import { JunitReporter } from './junit.ts';
 import { LineReporter } from './line.ts';
@@ -11,11 +12,11 @@ import { PlainReporter } from './plain.ts';
 import type { TextSink } from './sink.ts';
 import { TapReporter } from './tap.ts';
 
-export const REPORTER_NAMES = ['line', 'plain', 'junit', 'tap', 'json'] as const;
+export const REPORTER_NAMES = ['line', 'plain', 'junit', 'tap', 'json', 'html'] as const;
 export type ReporterName = (typeof REPORTER_NAMES)[number];
 
-type FileReporterName = 'junit' | 'tap' | 'json';
-const DEFAULT_FILE: Record<FileReporterName, string> = { junit: 'report.xml', tap: 'report.tap', json: 'report.json' };
+type FileReporterName = 'junit' | 'tap' | 'json' | 'html';
+const DEFAULT_FILE: Record<FileReporterName, string> = { junit: 'report.xml', tap: 'report.tap', json: 'report.json', html: 'report.html' };
 const isFileReporter = (name: ReporterName): name is FileReporterName => name in DEFAULT_FILE;
 const isReporterName = (name: string): name is ReporterName => (REPORTER_NAMES as readonly string[]).includes(name);
 
@@ -48,18 +49,19 @@ export function parseReporterSpec(spec: string): ReporterSpec {
 
 /**
  * Applies the defaults: no specs means the terminal reporter that suits the output plus the
- * json and junit files the lab always keeps in the run directory; a file reporter without a
- * path writes into the run directory.
+ * json, junit and html files the lab always keeps in the run directory; a file reporter
+ * without a path writes into the run directory.
  */
 export function resolveReporterSpecs(specs: readonly string[], ctx: ReporterContext): ResolvedSpec[] {
-  // The run directory always keeps a JSON and a JUnit report, and the console always shows
-  // progress: named reporters add to these defaults (or replace the one they name).
+  // The run directory always keeps a JSON, a JUnit and an HTML report, and the console always
+  // shows progress: named reporters add to these defaults (or replace the one they name).
   const names = specs.map((spec) => parseReporterSpec(spec).name);
   const wanted = [
     ...(names.includes('line') || names.includes('plain') ? [] : [ctx.interactive ? 'line' : 'plain']),
     ...specs,
     ...(names.includes('json') ? [] : ['json']),
     ...(names.includes('junit') ? [] : ['junit']),
+    ...(names.includes('html') ? [] : ['html']),
   ];
   const resolved = wanted.map((spec): ResolvedSpec => {
     const s = parseReporterSpec(spec);
@@ -86,6 +88,8 @@ export function createReporters(specs: readonly string[], ctx: ReporterContext):
         return new TapReporter(s.path);
       case 'json':
         return new JsonReporter(s.path);
+      case 'html':
+        return new HtmlReporter(s.path);
     }
   });
   return new Multiplexer(reporters, { stderr: ctx.stderr });
