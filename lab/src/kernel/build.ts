@@ -44,7 +44,9 @@ export interface Kernel {
   buildLog: string;
   release: string;
   base: string;
-  patches: { index: number; subject: string; source: string }[];
+  patches: { index: number; subject: string; source: string; sha256: string }[];
+  fragments: string[];
+  compiler: string;
 }
 
 export async function compilerVersion(): Promise<string> {
@@ -95,7 +97,9 @@ export async function buildKernel(req: KernelRequest, cache: string, progress: P
     buildLog: join(dir, 'build.log'),
     release: String(entry.manifest.meta.release),
     base: prep.base.describe,
-    patches: prep.patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source })),
+    patches: prep.patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source, sha256: sha256(p.text) })),
+    fragments: prep.fragments.map((f) => f.name),
+    compiler: await compilerVersion(),
   };
 }
 

@@ -1,6 +1,8 @@
 // A whole run: plan, build the kernel, boot a guest per scenario, emit events, write the run's
 // identity. The CLI's `run` is this plus flag parsing.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { sha256 } from '../util/hash.ts';
 import { join } from 'node:path';
 import { prepareGuest, resolveAccel, type GuestArtifacts } from '../lab.ts';
 import type { KernelRequest } from '../kernel/build.ts';
@@ -22,6 +24,13 @@ export interface SessionOptions {
   parallel: number;
   signal: AbortSignal;
   keepFailed?: boolean;
+}
+
+/** The lab's own commit (and whether its tree had local changes), for reproducing a run. */
+export async function labCommit(): Promise<string> {
+  const head = await execa('git', ['-C', repoRoot, 'rev-parse', 'HEAD'], { reject: false });
+  const dirty = await execa('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no'], { reject: false });
+  return head.exitCode === 0 ? `${head.stdout.trim()}${dirty.stdout.trim() ? ' (with local changes)' : ''}` : 'unknown';
 }
 
 export async function labVersion(): Promise<string> {
@@ -60,7 +69,18 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
   await writeFile(join(opts.runDir, 'kernel.config'), kernelConfigText);
   await writeFile(
     join(opts.runDir, 'identity.json'),
-    JSON.stringify({ ...run, qemu: await qemuVersion(), accelReason: verdict.reason, kernelBuildLog: primary.kernel.buildLog, scenarios: opts.jobs.map((j) => ({ id: j.id, machine: j.machine, flavour: j.flavour, file: j.scenario.file })) }, null, 2),
+    JSON.stringify({
+      ...run,
+      labCommit: await labCommit(),
+      qemu: await qemuVersion(),
+      accelReason: verdict.reason,
+      kernels: [...groups.keys()].map((flavour) => ({ flavour, key: guests.get(flavour)?.kernel.key ?? null })),
+      series: primary.kernel.patches,
+      fragments: primary.kernel.fragments,
+      configSha256: sha256(kernelConfigText),
+      compiler: primary.kernel.compiler,
+      kernelBuildLog: primary.kernel.buildLog,
+      scenarios: opts.jobs.map((j) => ({ id: j.id, machine: j.machine, flavour: j.flavour, file: j.scenario.file })) }, null, 2),
   );
   await opts.reporter.onEvent({ type: 'run-start', run });
   const results: ScenarioResult[] = [];
