@@ -1,7 +1,7 @@
 // `lab run` and `lab list`.
 import { join, resolve } from 'node:path';
 import { createReporters } from '../report/create.ts';
-import { summarize } from '../report/events.ts';
+import { summarize, type ScenarioResult } from '../report/events.ts';
 import { mergeReports, readReport, replay } from '../report/merge.ts';
 import { loadScenarios } from '../scenario/loader.ts';
 import { parseShard, plan, shard } from '../scenario/planner.ts';
@@ -23,6 +23,7 @@ export interface RunFlags extends KernelFlags {
   out?: string;
   keepFailed?: boolean;
   shard?: string;
+  resume?: string;
 }
 
 const scenariosDir = join(repoRoot, 'scenarios');
@@ -35,10 +36,20 @@ export async function runCommand(ctx: Context, patterns: string[], flags: RunFla
     jobs = shard(planned, index, count);
     ctx.progress.info(`shard ${index}/${count}: ${jobs.length} of ${planned.length} jobs`);
   }
+  // Resuming: scenarios that finished (passed, failed or skipped) keep their results; errored
+  // ones and those never reached run again, into the same run directory.
+  let prior: ScenarioResult[] = [];
+  if (flags.resume) {
+    const previous = await readReport(flags.resume).catch(() => null);
+    prior = (previous?.results ?? []).filter((r) => r.status !== 'errored' && jobs.some((j) => j.id === r.scenario.id));
+    jobs = jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
+    ctx.progress.info(`resuming ${flags.resume}: ${prior.length} result(s) kept, ${jobs.length} scenario(s) to run`);
+    if (jobs.length === 0) return exitCodeFor(summarize(prior, 0));
+  }
   if (jobs.length === 0) throw new UsageError(`no scenario matches ${patterns.join(' ')}`, { hint: 'see ./labw list' });
   const parallel = Number(flags.jobs);
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--jobs ${flags.jobs}: give a whole number ≥ 1`);
-  const dir = runDir(flags, 'run');
+  const dir = flags.resume ?? runDir(flags, 'run');
   openLog(join(dir, 'lab.ndjson'));
   const reporter = createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) });
   // Interrupted: the reports still get every scenario that finished (pushed first, so it runs
@@ -47,7 +58,7 @@ export async function runCommand(ctx: Context, patterns: string[], flags: RunFla
   ctx.progress.info(`run directory: ${dir}`);
   await mkdir(dir, { recursive: true });
   await writeReproduce(dir, patterns, flags);
-  const { summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed });
+  const { summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed, prior });
   ctx.progress.info(`reports: ${dir}`);
   return ctx.signal.aborted ? 130 : exitCodeFor(summary);
 }

@@ -24,6 +24,8 @@ export interface SessionOptions {
   parallel: number;
   signal: AbortSignal;
   keepFailed?: boolean;
+  /** Results of an interrupted run being resumed: reported again, not re-run. */
+  prior?: ScenarioResult[];
 }
 
 /** The lab's own commit (and whether its tree had local changes), for reproducing a run. */
@@ -82,8 +84,11 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
       kernelBuildLog: primary.kernel.buildLog,
       scenarios: opts.jobs.map((j) => ({ id: j.id, machine: j.machine, flavour: j.flavour, file: j.scenario.file })) }, null, 2),
   );
+  const prior = opts.prior ?? [];
+  run.total += prior.length;
   await opts.reporter.onEvent({ type: 'run-start', run });
-  const results: ScenarioResult[] = [];
+  const results: ScenarioResult[] = [...prior];
+  for (const result of prior) await opts.reporter.onEvent({ type: 'scenario-end', result });
   for (const [flavour, jobs] of groups) {
     if (opts.signal.aborted) break;
     const guest = await guestFor(flavour);

@@ -27,3 +27,13 @@ test('run --shard 1/2 and 2/2, merged, equal a single full run', async (t) => {
   t.deepEqual(statuses(dirs.merged), statuses(dirs.full));
   t.regex(readFileSync(join(dirs.merged, 'report.xml'), 'utf8'), new RegExp(`<testsuites[^>]* tests="${statuses(dirs.full).length}"`));
 });
+
+test('--resume keeps the finished results of a run and runs only the rest', async (t) => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'lab-resume-')), 'run');
+  // The first run stands for an interrupted one: it finished one of the two scenarios.
+  await execa(labw, ['run', 'iommufd-uapi-conventions', '--out', dir], { env, reject: false });
+  const first = statuses(dir);
+  const resumed = await execa(labw, ['run', 'iommufd-uapi-conventions', 'grant-is-per-fd', '--resume', dir], { env, reject: false });
+  t.regex(resumed.stderr, /resuming .*: 1 result\(s\) kept, 1 scenario\(s\) to run/);
+  t.deepEqual(statuses(dir), [...first, 'cdev/grant-is-per-fd-and-bind-is-single=passed'].sort());
+});
