@@ -1,6 +1,6 @@
 // S7 with DMA: the bound device keeps its iommufd context alive; closing the cdev frees it all.
 import { scenario } from '../../lab/src/api.ts';
-import { bound, identifyLanded, iova } from './steps.ts';
+import { identifyLanded, iova, readyForIdentify } from './steps.ts';
 
 export default scenario(
   'dma-outlives-the-iommufd-fd',
@@ -15,11 +15,7 @@ export default scenario(
   async ({ probe, device, expect, step }) => {
     const out = await step('close the iommufd FD, then DMA; then close the cdev and bind afresh', () =>
       probe.run(
-        ...bound(device.cdev),
-        'attach d a',
-        'buf t 4096 fill=0xaa',
-        `map-buf i a t ${iova.target}`,
-        `nvme-enable d i a ${iova.sq} ${iova.cq}`,
+        ...readyForIdentify(device.cdev),
         'close i',
         `nvme-identify d ${iova.target}`,
         'buf-check t',

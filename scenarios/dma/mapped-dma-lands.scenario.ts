@@ -1,6 +1,6 @@
 // S6a: once attached, DMA reaches exactly the IOVAs user space mapped.
 import { scenario } from '../../lab/src/api.ts';
-import { bound, identifyLanded, iova } from './steps.ts';
+import { bound, identifyLanded, iova, readyForIdentify } from './steps.ts';
 
 export default scenario(
   'mapped-dma-lands',
@@ -14,7 +14,7 @@ export default scenario(
   },
   async ({ probe, devices, expect, step }) => {
     await step('NVMe Identify into a mapped buffer', async () => {
-      const out = await probe.run(...bound(devices.nvme!.cdev), 'attach d a', 'buf t 4096 fill=0xaa', `map-buf i a t ${iova.target}`, `nvme-enable d i a ${iova.sq} ${iova.cq}`, `nvme-identify d ${iova.target}`, 'buf-check t');
+      const out = await probe.run(...readyForIdentify(devices.nvme!.cdev), `nvme-identify d ${iova.target}`, 'buf-check t');
       const [, , bind, , attach, , map, enable, identify, check] = out;
       expect.errno(bind, 'ok', 'BIND');
       expect.errno(attach, 'ok', 'ATTACH');

@@ -1,6 +1,6 @@
 // S6e: after UNMAP the IOVA faults again and the old page is left alone.
 import { parseDmarFaults, scenario } from '../../lab/src/api.ts';
-import { bound, identifyLanded, iova } from './steps.ts';
+import { identifyLanded, iova, readyForIdentify } from './steps.ts';
 
 export default scenario(
   'unmap-blocks-dma-again',
@@ -16,11 +16,7 @@ export default scenario(
   async ({ probe, vm, device, expect, step }) => {
     const out = await step('Identify into a mapped buffer, unmap it, Identify again', () =>
       probe.run(
-        ...bound(device.cdev),
-        'attach d a',
-        'buf t 4096 fill=0xaa',
-        `map-buf i a t ${iova.target}`,
-        `nvme-enable d i a ${iova.sq} ${iova.cq}`,
+        ...readyForIdentify(device.cdev),
         `nvme-identify d ${iova.target}`,
         'buf-check t',
         'buf-fill t fill=0x77',
