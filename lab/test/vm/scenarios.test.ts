@@ -67,7 +67,7 @@ test.serial('the RFC-style regression model fails the parked-FD scenario, naming
 
 test.serial('lab list shows every scenario with its concern', async (t) => {
   const out = await execa(join(repoRoot, 'labw'), ['list'], { env: { LAB_NO_BOOTSTRAP: '1', CI: '1' } });
-  const ids = out.stdout.split('\n').filter((l) => /^[a-z]+\/[a-z0-9-]+$/.test(l));
+  const ids = out.stdout.split('\n').filter((l) => /^[a-z]+\/[a-z0-9-]+(@[a-z-]+)?$/.test(l));
   t.true(ids.includes('cdev/parked-fd-blocks-every-op'));
   t.is(out.stdout.match(/^ {2}concern: \S/gm)?.length, ids.length);
 });
