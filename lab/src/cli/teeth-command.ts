@@ -23,7 +23,8 @@ export async function teethCommand(ctx: Context, flags: KernelFlags & { jobs: st
   const dir = runDir(flags, 'teeth');
   const session = async (name: string, series: string[]) => {
     const sub = join(dir, name);
-    const reporter = createReporters([], { runDir: sub, interactive: false, stdout: { write: () => true } });
+    // Scenario lines go to stderr: stdout carries the table a script may parse.
+    const reporter = createReporters([], { runDir: sub, interactive: false, stdout: process.stderr });
     ctx.progress.info(`teeth: ${name}: ${jobs.length} scenarios${series.length ? ` with ${series.join(' ')}` : ''}`);
     const { results } = await runSession({ jobs, kernel: kernelRequest({ ...flags, series: [...flags.series, ...series] }), runDir: sub, cache: ctx.cache, progress: ctx.progress, reporter, parallel: Number(flags.jobs) || 1, signal: ctx.signal });
     return new Map<string, Status>(results.map((r) => [r.scenario.id, r.status]));

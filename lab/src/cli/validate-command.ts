@@ -99,7 +99,8 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
 
   const session = async (name: string, sessionFlags: KernelFlags) => {
     const sub = join(dir, name);
-    const reporter = createReporters([], { runDir: sub, interactive: false, stdout: { write: () => true } });
+    // Scenario lines go to stderr: stdout carries the table a script may parse.
+    const reporter = createReporters([], { runDir: sub, interactive: false, stdout: process.stderr });
     ctx.progress.info(`validate: ${name}: ${jobs.length} scenarios`);
     try {
       const { results } = await runSession({ jobs, kernel: kernelRequest(sessionFlags), runDir: sub, cache: ctx.cache, progress: ctx.progress, reporter, parallel: Number(flags.jobs) || 1, signal: ctx.signal });
