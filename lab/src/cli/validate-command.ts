@@ -47,6 +47,8 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
     if (spec.kind === 'mbox') rawTexts.push(await readFile(spec.path, 'utf8'));
     for (const p of await loadSeries(spec)) patches.push({ ...p, index: patches.length + 1 });
   }
+  // Numbered within the whole series as validated, which may join several files.
+  for (const p of patches) Object.assign(p, { number: p.index, total: patches.length });
   const dir = runDir(flags, 'validate');
   await mkdir(join(dir, 'prefixes'), { recursive: true });
   const jobs = plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), { patterns }).filter((j) => j.flavour === 'lab');

@@ -26,3 +26,11 @@ test.serial('the RFC-style model is reported as a regression of the parked-FD sc
   t.regex(r.stdout, /^cdev\/group-and-cdev-exclude-each-other\s+passed\s+passed\s+still-passing$/m);
   t.regex(r.stdout, /^\d+ regression\(s\): .*cdev\/parked-fd-blocks-every-op/m);
 });
+
+test.serial('--each-runtime names the patch of a series that first breaks each scenario', async (t) => {
+  const model = join(repoRoot, 'kernel-patches/regressions/0001-rfc-ioctls-reach-parked-fd.patch');
+  const r = await execa(labw, ['validate', '--each-runtime', '--series', join(fixtures, 'series/extraversion.mbox'), '--series', model, 'parked-fd'], { reject: false, env });
+  t.is(r.exitCode, 1, r.stderr.slice(-1500));
+  t.regex(r.stdout, /^build patch 1\/3 .*: ok$/m);
+  t.regex(r.stdout, /^cdev\/parked-fd-blocks-every-op: first broken by patch 3\/3 "REGRESSION MODEL: vfio: let ioctls through on a parked device FD"/m);
+});
