@@ -30,7 +30,7 @@ function info(area: string, name: string): ScenarioInfo {
   };
 }
 
-function result(area: string, name: string, status: Status, ms: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
+export function result(area: string, name: string, status: Status, ms: number, extra: Partial<ScenarioResult> = {}): ScenarioResult {
   return {
     scenario: info(area, name),
     status,

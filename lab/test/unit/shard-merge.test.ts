@@ -4,6 +4,7 @@ import type { LoadedScenario } from '../../src/scenario/loader.ts';
 import { parseShard, plan, shard } from '../../src/scenario/planner.ts';
 import { mergeReports, type JsonReportFile } from '../../src/report/merge.ts';
 import type { ScenarioResult } from '../../src/report/events.ts';
+import { result as fixtureResult } from './report-fixture.ts';
 
 const loaded = (id: string, machines?: string[]): LoadedScenario => {
   const [area, name] = id.split('/') as [string, string];
@@ -24,17 +25,11 @@ test('shard specs are checked', (t) => {
   for (const bad of ['0/2', '3/2', '1/0', 'x', '1/2/3']) t.throws(() => parseShard(bad));
 });
 
-const result = (id: string, status: ScenarioResult['status']): ScenarioResult => ({
-  scenario: { id, name: id, file: '', area: id.split('/')[0]!, tags: [], devices: [], machine: 'default', flavour: 'lab', concern: { text: '', ref: '' } },
-  status,
-  ms: 10,
-  steps: [],
-  failures: [],
-  observations: [],
-  dmar: { expected: [], observed: [], unexpected: [] },
-  findings: [],
-  artifacts: {},
-});
+// Results as the reporters' fixture builds them, named "<area>/<name>".
+const result = (id: string, status: ScenarioResult['status']): ScenarioResult => {
+  const [area, name] = id.split('/') as [string, string];
+  return fixtureResult(area, name, status, 10);
+};
 const report = (runId: string, results: ScenarioResult[]): JsonReportFile => ({
   schemaVersion: 1,
   run: { runId, runDir: `/r/${runId}`, startedAt: '', labVersion: '0.1.0', kernel: null, accel: 'tcg', total: results.length },
