@@ -100,6 +100,7 @@ withKernelOptions(program.command('validate').description('baseline vs tip for a
   .option('--each-runtime', 'also run the scenarios on every prefix: which patch first breaks a contract')
   .option('--jobs <n>', 'guests run in parallel', '1')
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-validate)')
+  .option('--resume <dir>', 'continue an interrupted validate in DIR: finished sessions and scenarios are kept')
   .action((patterns: string[], flags: ValidateFlags) => runCommand(() => validateCommand(makeContext(), patterns, flags)));
 
 const report = program.command('report').description('reports of finished runs');

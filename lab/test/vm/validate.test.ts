@@ -1,5 +1,7 @@
 // lab validate as a series author would use it: the first patch that breaks the build is named
 // with its compiler error; a series that breaks a contract shows up as a regression.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -33,4 +35,21 @@ test.serial('--each-runtime names the patch of a series that first breaks each s
   t.is(r.exitCode, 1, r.stderr.slice(-1500));
   t.regex(r.stdout, /^build patch 1\/3 .*: ok$/m);
   t.regex(r.stdout, /^cdev\/parked-fd-blocks-every-op: first broken by patch 3\/3 "REGRESSION MODEL: vfio: let ioctls through on a parked device FD"/m);
+});
+
+test.serial('--resume keeps the finished sessions and scenarios of an interrupted validate', async (t) => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'lab-validate-')), 'v');
+  const model = join(repoRoot, 'kernel-patches/regressions/0001-rfc-ioctls-reach-parked-fd.patch');
+  const args = ['validate', '--series', model, 'parked-fd', 'grant-is-per-fd'];
+  await execa(labw, [...args, '--out', dir], { reject: false, env });
+  // Stand-in for an interruption: the tip session had finished only one of its two scenarios.
+  const tipReport = join(dir, 'tip', 'report.json');
+  const report = JSON.parse(readFileSync(tipReport, 'utf8')) as { results: { scenario: { id: string } }[] };
+  report.results = report.results.filter((r) => r.scenario.id !== 'cdev/parked-fd-blocks-every-op');
+  writeFileSync(tipReport, JSON.stringify(report));
+  const resumed = await execa(labw, [...args, '--resume', dir], { reject: false, env });
+  t.regex(resumed.stderr, /validate: baseline: 0 scenarios|validate: tip: 1 scenarios \(1 kept from the interrupted run\)/);
+  t.notRegex(resumed.stderr, /validate: baseline: 2 scenarios/);
+  t.regex(resumed.stdout, /^cdev\/parked-fd-blocks-every-op\s+passed\s+failed\s+REGRESSION$/m);
+  t.is(resumed.exitCode, 1);
 });
