@@ -10,7 +10,7 @@ import { formatChecks, runChecks } from './doctor.ts';
 import { bootCommand, cleanCommand, execCommand, sshCommand, type GuestFlags } from './guest-commands.ts';
 import { teethCommand } from './teeth-command.ts';
 import { validateCommand, type ValidateFlags } from './validate-command.ts';
-import { listCommand, mergeCommand, runCommand as runScenarios, type RunFlags } from './run-command.ts';
+import { listCommand, mergeCommand, runScenariosCommand, type RunFlags } from './run-command.ts';
 
 const program = new Command('lab')
   .description('iommufd-lab: build a patched kernel, boot it behind an emulated Intel IOMMU, and test the VFIO cdev / iommufd contract')
@@ -87,7 +87,7 @@ withKernelOptions(program.command('run').description('build, boot and run the sc
   .option('--keep-failed', 'leave the guest of each failed scenario running (./labw ssh; ./labw clean stops them)')
   .option('--resume <dir>', 'continue an interrupted run in DIR: keep its finished results, run the rest')
   .option('--shard <I/N>', 'run only shard I of N of the planned jobs (N machines share a run; merge with `report merge`)')
-  .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenarios(makeContext(), patterns, flags)));
+  .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenariosCommand(makeContext(), patterns, flags)));
 
 withKernelOptions(program.command('teeth').description('run every regression model in kernel-patches/regressions/ and check that the scenarios it names fail, and only those'))
   .option('--jobs <n>', 'guests run in parallel', '1')

@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { createReporters } from '../report/create.ts';
 import { summarize, type ScenarioResult } from '../report/events.ts';
 import { mergeReports, readReport, replay } from '../report/merge.ts';
-import { loadScenarios } from '../scenario/loader.ts';
-import { parseShard, plan, shard } from '../scenario/planner.ts';
+import { parseShard, shard } from '../scenario/planner.ts';
+import { planScenarios } from './sub-session.ts';
 import { exitCodeFor, labCommit, runSession } from '../scenario/session.ts';
 import { quote, quoteArgv } from '../util/quote.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -26,10 +26,8 @@ export interface RunFlags extends KernelFlags {
   resume?: string;
 }
 
-const scenariosDir = join(repoRoot, 'scenarios');
-
-export async function runCommand(ctx: Context, patterns: string[], flags: RunFlags): Promise<number> {
-  const planned = plan(await loadScenarios(scenariosDir, repoRoot), { patterns, machine: flags.machine });
+export async function runScenariosCommand(ctx: Context, patterns: string[], flags: RunFlags): Promise<number> {
+  const planned = await planScenarios({ patterns, machine: flags.machine });
   let jobs = planned;
   if (flags.shard) {
     const { index, count } = parseShardFlag(flags.shard);
@@ -64,7 +62,7 @@ export async function runCommand(ctx: Context, patterns: string[], flags: RunFla
 }
 
 export async function listCommand(patterns: string[], json: boolean): Promise<number> {
-  const jobs = plan(await loadScenarios(scenariosDir, repoRoot), { patterns });
+  const jobs = await planScenarios({ patterns });
   if (json) {
     process.stdout.write(`${JSON.stringify(jobs.map((j) => ({ id: j.id, file: j.scenario.file, ...j.scenario.scenario.options, machine: j.machine, flavour: j.flavour })), null, 2)}\n`);
     return 0;

@@ -1,15 +1,11 @@
 // `lab teeth`: run every regression model and check its header's claim against the baseline.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createReporters } from '../report/create.ts';
-import type { Status } from '../report/events.ts';
-import { loadScenarios } from '../scenario/loader.ts';
-import { plan } from '../scenario/planner.ts';
-import { runSession } from '../scenario/session.ts';
 import { judgeModel, parseModelHeader, teethTable, type ModelVerdict } from '../scenario/teeth.ts';
 import { UsageError } from '../util/errors.ts';
 import { repoRoot } from '../util/paths.ts';
-import { kernelRequest, type Context, type KernelFlags } from './context.ts';
+import type { Context, KernelFlags } from './context.ts';
+import { planScenarios, runSubSession } from './sub-session.ts';
 import { runDir } from './guest-commands.ts';
 
 const modelsDir = join(repoRoot, 'kernel-patches/regressions');
@@ -19,16 +15,10 @@ export async function teethCommand(ctx: Context, flags: KernelFlags & { jobs: st
   if (files.length === 0) throw new UsageError(`no regression models in ${modelsDir}`);
   // The lab's own scenarios only: the selftest pack judges a different kernel flavour, and
   // rebuilding it per model would cost a kernel build each for no claim any model makes.
-  const jobs = plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), { patterns: [] }).filter((j) => j.flavour === 'lab');
+  const jobs = (await planScenarios({ patterns: [] })).filter((j) => j.flavour === 'lab');
   const dir = runDir(flags, 'teeth');
-  const session = async (name: string, series: string[]) => {
-    const sub = join(dir, name);
-    // Scenario lines go to stderr: stdout carries the table a script may parse.
-    const reporter = createReporters([], { runDir: sub, interactive: false, stdout: process.stderr });
-    ctx.progress.info(`teeth: ${name}: ${jobs.length} scenarios${series.length ? ` with ${series.join(' ')}` : ''}`);
-    const { results } = await runSession({ jobs, kernel: kernelRequest({ ...flags, series: [...flags.series, ...series] }), runDir: sub, cache: ctx.cache, progress: ctx.progress, reporter, parallel: Number(flags.jobs) || 1, signal: ctx.signal });
-    return new Map<string, Status>(results.map((r) => [r.scenario.id, r.status]));
-  };
+  const session = (name: string, series: string[]) =>
+    runSubSession({ ctx, dir, name, label: `teeth: ${name}`, jobs, kernel: { ...flags, series: [...flags.series, ...series] }, parallel: Number(flags.jobs) || 1 });
   const baseline = await session('baseline', []);
   const verdicts: ModelVerdict[] = [];
   for (const file of files) {

@@ -6,18 +6,12 @@ import { buildKernel } from '../kernel/build.ts';
 import { loadSeries, parseSeriesSpec } from '../kernel/series.ts';
 import type { Patch } from '../kernel/mbox.ts';
 import { describePatch } from '../kernel/mbox.ts';
-import { createReporters } from '../report/create.ts';
-import { readReport } from '../report/merge.ts';
-import { processCleanup } from '../util/cleanup.ts';
 import type { Status } from '../report/events.ts';
 import { compareRuns, comparisonTable, firstBreakingPatch, newWarnings, warnings } from '../scenario/compare.ts';
-import { loadScenarios } from '../scenario/loader.ts';
-import { plan } from '../scenario/planner.ts';
-import { runSession } from '../scenario/session.ts';
 import { BuildError, PatchError, UsageError } from '../util/errors.ts';
-import { repoRoot } from '../util/paths.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
 import { runDir } from './guest-commands.ts';
+import { planScenarios, runSubSession } from './sub-session.ts';
 
 export interface ValidateFlags extends KernelFlags {
   resume?: string;
@@ -54,7 +48,7 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
   for (const p of patches) Object.assign(p, { number: p.index, total: patches.length });
   const dir = flags.resume ?? runDir(flags, 'validate');
   await mkdir(join(dir, 'prefixes'), { recursive: true });
-  const jobs = plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), { patterns }).filter((j) => j.flavour === 'lab');
+  const jobs = (await planScenarios({ patterns })).filter((j) => j.flavour === 'lab');
   const baseFlags = { ...flags, series: [] };
   const lines: string[] = [];
   const say = (line: string) => {
@@ -102,24 +96,10 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
     return 1;
   }
 
-  const session = async (name: string, sessionFlags: KernelFlags) => {
-    const sub = join(dir, name);
-    // Resuming: a session's finished results are kept and only the rest run (an interrupted
-    // session's reporters wrote what had finished).
-    const prior = flags.resume ? ((await readReport(sub).catch(() => null))?.results ?? []).filter((r) => r.status !== 'errored') : [];
-    const todo = jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
-    if (flags.resume && todo.length === 0) return new Map<string, Status>(prior.map((r) => [r.scenario.id, r.status]));
-    // Scenario lines go to stderr: stdout carries the table a script may parse.
-    const reporter = createReporters([], { runDir: sub, interactive: false, stdout: process.stderr });
-    processCleanup.push(`reports of ${name}`, () => reporter.close());
-    ctx.progress.info(`validate: ${name}: ${todo.length} scenarios${prior.length ? ` (${prior.length} kept from the interrupted run)` : ''}`);
-    try {
-      const { results } = await runSession({ jobs: todo, prior, kernel: kernelRequest(sessionFlags), runDir: sub, cache: ctx.cache, progress: ctx.progress, reporter, parallel: Number(flags.jobs) || 1, signal: ctx.signal });
-      return new Map<string, Status>(results.map((r) => [r.scenario.id, r.status]));
-    } catch (error) {
+  const session = (name: string, sessionFlags: KernelFlags) =>
+    runSubSession({ ctx, dir, name, label: `validate: ${name}`, jobs, kernel: sessionFlags, parallel: Number(flags.jobs) || 1, resume: Boolean(flags.resume) }).catch((error: unknown) => {
       throw error instanceof PatchError ? withBaseHint(error, rawTexts) : error;
-    }
-  };
+    });
   const baseline = await session('baseline', baseFlags);
   const tip = await session('tip', tipFlags);
   const comparison = compareRuns(baseline, tip);

@@ -58,6 +58,7 @@ interface Prepared {
   base: ResolvedBase;
   patches: Patch[];
   fragments: { name: string; text: string }[];
+  compiler: string;
   key: string;
 }
 
@@ -73,8 +74,9 @@ export async function prepareKernelRequest(req: KernelRequest, cache: string): P
   }
   // The selftests' compat header is part of the recipe: editing it rebuilds them.
   const recipe = `${buildRecipe}; compat ${sha256(await readFile(compatHeader, 'utf8')).slice(0, 16)}`;
-  const key = buildKey({ baseIdentity: base.identity, patches, baseConfig: req.baseConfig, fragments, compiler: await compilerVersion(), recipe });
-  return { base, patches, fragments, key };
+  const compiler = await compilerVersion();
+  const key = buildKey({ baseIdentity: base.identity, patches, baseConfig: req.baseConfig, fragments, compiler, recipe });
+  return { base, patches, fragments, compiler, key };
 }
 
 export async function buildKernel(req: KernelRequest, cache: string, progress: Progress, signal?: AbortSignal): Promise<Kernel> {
@@ -99,7 +101,7 @@ export async function buildKernel(req: KernelRequest, cache: string, progress: P
     base: prep.base.describe,
     patches: prep.patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source, sha256: sha256(p.text) })),
     fragments: prep.fragments.map((f) => f.name),
-    compiler: await compilerVersion(),
+    compiler: prep.compiler,
   };
 }
 

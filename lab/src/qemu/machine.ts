@@ -4,7 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { BootError, LabError } from '../util/errors.ts';
+import { BootError, TimeoutError } from '../util/errors.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
 import { log } from '../util/log.ts';
 import { quoteArgv } from '../util/quote.ts';
@@ -118,7 +118,8 @@ export class Machine {
         throw new BootError(`${diagnoseExit(final)} (QEMU: ${this.exitInfo})`, tail(final), this.paths.serialLog);
       }
       if (deadline.expired()) {
-        if (deadline.signal.aborted && !(deadline.signal.reason instanceof LabError && deadline.signal.reason.name === 'TimeoutError')) throw deadline.signal.reason;
+        // Aborted by an interrupt rather than by the clock: pass that on as it is.
+        if (deadline.signal.aborted && !(deadline.signal.reason instanceof TimeoutError)) throw deadline.signal.reason;
         throw new BootError(`boot: the guest did not reach its ready marker within ${(deadline.ms / 1000).toFixed(0)} s`, tail(serial), this.paths.serialLog, {
           hint: 'the serial log shows how far it got',
         });

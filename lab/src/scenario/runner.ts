@@ -160,7 +160,11 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
     };
     await withTimeout(s.body(ctx), s.options.timeoutMs * scale, `scenario ${job.id}`);
     phase = 'watchdog';
-    return finish(await judge(booted.vm, booted.machine.serialLog, [...(s.options.expectedFaults ?? []), ...runtimeFaults], result, dir, artifacts, rel, devices));
+    const dmesg = await booted.vm.dmesg();
+    await writeFile(join(dir, 'dmesg.txt'), dmesg);
+    artifacts.dmesg = rel(join(dir, 'dmesg.txt'));
+    const serial = await readSerial(booted.machine.serialLog);
+    return finish(judge(result({ status: 'passed' }), dmesg, serial, [...(s.options.expectedFaults ?? []), ...runtimeFaults], devices));
   } catch (error) {
     if (error instanceof SkipSignal) return finish(result({ status: 'skipped', skipReason: error.reason }));
     // A panicking guest takes a moment to end QEMU (panic=-1): let it, so the verdict sees it.
@@ -178,25 +182,13 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
   }
 }
 
-async function judge(
-  vm: import('../guest/vm.ts').Vm,
-  serialLog: string,
-  expected: ExpectedFault[],
-  result: (p: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>) => ScenarioResult,
-  dir: string,
-  artifacts: Record<string, string>,
-  rel: (p: string) => string,
-  devices: Partial<Record<DeviceName, GuestDevice>>,
-): Promise<ScenarioResult> {
-  const dmesg = await vm.dmesg();
-  await writeFile(join(dir, 'dmesg.txt'), dmesg);
-  artifacts.dmesg = rel(join(dir, 'dmesg.txt'));
-  const serial = await readSerial(serialLog);
-  const findings = scanKernelLog(`${dmesg}\n${serial}`).filter((f, i, all) => all.findIndex((g) => g.kind === f.kind && g.line === f.line) === i);
+/** The verdict after the body: expectations, then the kernel log and the DMAR faults. Pure. */
+function judge(base: ScenarioResult, dmesg: string, serial: string, expected: ExpectedFault[], devices: Partial<Record<DeviceName, GuestDevice>>): ScenarioResult {
+  // scanKernelLog reports a line once, so the same oops on dmesg and the serial console counts once.
+  const findings = scanKernelLog(`${dmesg}\n${serial}`);
   const observed = parseDmarFaults(dmesg);
   const bdfs = Object.fromEntries(Object.entries(devices).map(([k, d]) => [k, d!.bdf]));
   const unexpected = unexpectedFaults(observed, expected, bdfs);
-  const base = result({ status: 'passed' });
   const failures = [...base.failures];
   for (const f of findings) failures.push(`kernel log: ${f.kind}: ${f.line}`);
   for (const f of unexpected) failures.push(`undeclared DMAR fault: ${f.access} by ${f.device} at ${f.address} (${f.reason})`);

@@ -30,7 +30,7 @@ export function scanKernelLog(text: string): KernelFinding[] {
       if (!re.test(line)) continue;
       // A WARN's "cut here" banner and its "WARNING:" line are one finding.
       if (kind === 'WARN' && /cut here/.test(line) && /WARNING: CPU/.test(lines[i + 1] ?? '')) break;
-      const key = `${kind}:${line}`;
+      const key = `${kind}:${line.trim()}`;
       if (!seen.has(key)) {
         seen.add(key);
         findings.push({ kind, line: line.trim(), excerpt: lines.slice(i, i + 12).join('\n') });

@@ -1,0 +1,45 @@
+// What run, teeth and validate share: planning the repository's scenarios, and running one
+// labelled sub-session (baseline, a model, a prefix) into its own directory, kept when resumed.
+import { join } from 'node:path';
+import { createReporters } from '../report/create.ts';
+import type { Status } from '../report/events.ts';
+import { readReport } from '../report/merge.ts';
+import { loadScenarios } from '../scenario/loader.ts';
+import { plan, type Job, type PlanOptions } from '../scenario/planner.ts';
+import { runSession } from '../scenario/session.ts';
+import { processCleanup } from '../util/cleanup.ts';
+import { repoRoot } from '../util/paths.ts';
+import { kernelRequest, type Context, type KernelFlags } from './context.ts';
+
+export async function planScenarios(options: PlanOptions): Promise<Job[]> {
+  return plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), options);
+}
+
+export interface SubSession {
+  ctx: Context;
+  dir: string;
+  /** Subdirectory of dir, e.g. "baseline", "tip", "prefix-2". */
+  name: string;
+  /** How progress names it, e.g. "validate: tip". */
+  label: string;
+  jobs: Job[];
+  kernel: KernelFlags;
+  parallel: number;
+  /** Keep the finished (not errored) results a previous, interrupted attempt left in dir. */
+  resume?: boolean;
+}
+
+/** Runs the jobs and returns each scenario's status. Scenario lines go to stderr. */
+export async function runSubSession(s: SubSession): Promise<Map<string, Status>> {
+  const sub = join(s.dir, s.name);
+  const prior = s.resume ? ((await readReport(sub).catch(() => null))?.results ?? []).filter((r) => r.status !== 'errored') : [];
+  const todo = s.jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
+  const statuses = (results: { scenario: { id: string }; status: Status }[]) => new Map<string, Status>(results.map((r) => [r.scenario.id, r.status]));
+  if (s.resume && todo.length === 0) return statuses(prior);
+  // stdout carries the table a script may parse; the scenario lines are progress.
+  const reporter = createReporters([], { runDir: sub, interactive: false, stdout: process.stderr });
+  processCleanup.push(`reports of ${s.name}`, () => reporter.close());
+  s.ctx.progress.info(`${s.label}: ${todo.length} scenarios${prior.length ? ` (${prior.length} kept from the interrupted run)` : ''}`);
+  const { results } = await runSession({ jobs: todo, prior, kernel: kernelRequest(s.kernel), runDir: sub, cache: s.ctx.cache, progress: s.ctx.progress, reporter, parallel: s.parallel, signal: s.ctx.signal });
+  return statuses(results);
+}
