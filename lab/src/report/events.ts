@@ -1,7 +1,8 @@
 // The one event stream every reporter consumes. The runner emits; reporters only print/write.
 // Nothing here may depend on the rest of the lab: reporters see plain data.
 
-export type Status = 'passed' | 'failed' | 'errored' | 'skipped';
+/** interrupted: the run was stopped (Ctrl-C, SIGTERM) while this scenario ran; it has no verdict. */
+export type Status = 'passed' | 'failed' | 'errored' | 'skipped' | 'interrupted';
 
 export interface Concern {
   /** The review concern the scenario encodes, in one sentence. */
@@ -47,6 +48,8 @@ export interface DmarFault {
 
 export interface KernelFinding {
   kind: string; // "oops", "WARN", "BUG", "KASAN", "lockdep", "rcu-stall", "hung-task", "panic"
+  /** Normalised crash title (kind + function, no addresses or PIDs): equal for the same crash anywhere. */
+  title: string;
   line: string;
   excerpt: string;
 }
@@ -83,6 +86,7 @@ export interface Summary {
   failed: number;
   errored: number;
   skipped: number;
+  interrupted: number;
   ms: number;
 }
 
@@ -102,5 +106,5 @@ export interface Reporter {
 
 export function summarize(results: ScenarioResult[], ms: number): Summary {
   const count = (s: Status) => results.filter((r) => r.status === s).length;
-  return { passed: count('passed'), failed: count('failed'), errored: count('errored'), skipped: count('skipped'), ms };
+  return { passed: count('passed'), failed: count('failed'), errored: count('errored'), skipped: count('skipped'), interrupted: count('interrupted'), ms };
 }
