@@ -2,7 +2,9 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { judgeModel, parseModelHeader, teethTable, type ModelVerdict } from '../scenario/teeth.ts';
-import { UsageError } from '../util/errors.ts';
+import { brokenBaseline } from '../scenario/compare.ts';
+import { LabError, UsageError } from '../util/errors.ts';
+import { outcomes } from './outcomes.ts';
 import { repoRoot } from '../util/paths.ts';
 import type { Context, KernelFlags } from './context.ts';
 import { planScenarios, runSubSession } from './sub-session.ts';
@@ -19,17 +21,23 @@ export async function teethCommand(ctx: Context, flags: KernelFlags & { jobs: st
   const dir = runDir(flags, 'teeth');
   const session = (name: string, series: string[]) =>
     runSubSession({ ctx, dir, name, label: `teeth: ${name}`, jobs, kernel: { ...flags, series: [...flags.series, ...series] }, parallel: Number(flags.jobs) || 1 });
-  const baseline = await session('baseline', []);
+  const baseline = await outcomes(dir, 'baseline', await session('baseline', []));
+  // A model "caught" against a baseline that already fails would be a claim nothing checked.
+  const broken = brokenBaseline(baseline);
+  if (broken.length > 0) {
+    throw new LabError(`the baseline is broken: nothing to compare (${broken.map((id) => `${id} ${baseline.get(id)?.status}`).join(', ')})`, { hint: `see ${join(dir, 'baseline')}` });
+  }
   const verdicts: ModelVerdict[] = [];
   for (const file of files) {
     const path = join(modelsDir, file);
     const header = parseModelHeader(await readFile(path, 'utf8'), file);
-    verdicts.push(judgeModel(header, baseline, await session(file.replace(/\.patch$/, ''), [path])));
+    const name = file.replace(/\.patch$/, '');
+    verdicts.push(judgeModel(header, baseline, await outcomes(dir, name, await session(name, [path]))));
   }
   const table = teethTable(verdicts, baseline);
   process.stdout.write(`${table}\n`);
   await writeFile(join(dir, 'teeth.txt'), `${table}\n`);
-  await writeFile(join(dir, 'teeth.json'), JSON.stringify({ baseline: Object.fromEntries(baseline), verdicts }, null, 2));
+  await writeFile(join(dir, 'teeth.json'), JSON.stringify({ baseline: Object.fromEntries([...baseline].map(([id, o]) => [id, o.status])), verdicts }, null, 2));
   ctx.progress.info(`teeth results: ${dir}`);
   return verdicts.every((v) => v.caught && v.changed.length === 0) ? 0 : 1;
 }

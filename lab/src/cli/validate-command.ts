@@ -7,8 +7,9 @@ import { loadSeries, parseSeriesSpec } from '../kernel/series.ts';
 import type { Patch } from '../kernel/mbox.ts';
 import { describePatch } from '../kernel/mbox.ts';
 import type { Status } from '../report/events.ts';
-import { compareRuns, comparisonTable, firstBreakingPatch, newWarnings, warnings } from '../scenario/compare.ts';
-import { BuildError, PatchError, UsageError } from '../util/errors.ts';
+import { bisectFirstBreaking, brokenBaseline, classify, compareRuns, comparisonTable, newWarnings, verdictLine, warnings } from '../scenario/compare.ts';
+import { outcomes } from './outcomes.ts';
+import { BuildError, ExitCode, LabError, PatchError, UsageError } from '../util/errors.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
 import { runDir } from './guest-commands.ts';
 import { planScenarios, runSubSession } from './sub-session.ts';
@@ -96,30 +97,47 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
     return 1;
   }
 
-  const session = (name: string, sessionFlags: KernelFlags) =>
-    runSubSession({ ctx, dir, name, label: `validate: ${name}`, jobs, kernel: sessionFlags, parallel: Number(flags.jobs) || 1, resume: Boolean(flags.resume) }).catch((error: unknown) => {
+  const session = (name: string, sessionFlags: KernelFlags, sessionJobs = jobs) =>
+    runSubSession({ ctx, dir, name, label: `validate: ${name}`, jobs: sessionJobs, kernel: sessionFlags, parallel: Number(flags.jobs) || 1, resume: Boolean(flags.resume) }).catch((error: unknown) => {
       throw error instanceof PatchError ? withBaseHint(error, rawTexts) : error;
     });
-  const baseline = await session('baseline', baseFlags);
-  const tip = await session('tip', tipFlags);
+  const baseline = await outcomes(dir, 'baseline', await session('baseline', baseFlags));
+  const broken = brokenBaseline(baseline);
+  if (broken.length > 0) {
+    verdict.brokenBaseline = broken;
+    await writeFile(join(dir, 'validate.json'), JSON.stringify(verdict, null, 2));
+    throw new LabError(`the baseline is broken: nothing to compare (${broken.length} scenario(s) do not pass without the series: ${broken.map((id) => `${id} ${baseline.get(id)?.status}`).join(', ')})`, {
+      hint: `see ${join(dir, 'baseline')}; fix the base or the lab first, or validate only scenarios that pass on it (PATTERN…)`,
+    });
+  }
+  const tip = await outcomes(dir, 'tip', await session('tip', tipFlags));
   const comparison = compareRuns(baseline, tip);
   say(`\nbaseline vs tip (${patches.length} patch(es)):\n${comparisonTable(comparison)}`);
   verdict.comparison = comparison;
-  if (flags.eachRuntime) {
-    const prefixes: Map<string, Status>[] = [];
-    for (let k = 1; k < patches.length; k++) prefixes.push(await session(`prefix-${k}`, { ...flags, series: [prefixFiles[k - 1]!] }));
-    prefixes.push(tip);
-    const first = firstBreakingPatch(baseline, prefixes);
+  if (flags.eachRuntime && comparison.regressions.length > 0) {
+    // Like `git bisect run`, per regressed scenario: O(log n) prefixes, each running only the
+    // scenarios still being bisected; a prefix already run is reused. It assumes a scenario
+    // that a patch breaks stays broken by the patches after it.
+    const regressed = new Set(comparison.regressions);
+    const ran = new Map<number, Map<string, Status>>([[patches.length, new Map([...tip].map(([id, o]) => [id, o.status]))]]);
+    const prefixRun = async (k: number) => {
+      if (!ran.has(k)) ran.set(k, await session(`prefix-${k}`, { ...flags, series: [prefixFiles[k - 1]!] }, jobs.filter((j) => regressed.has(j.id))));
+      return ran.get(k)!;
+    };
+    const first = await bisectFirstBreaking(comparison.regressions, patches.length, async (k, id) => classify(baseline.get(id)?.status, (await prefixRun(k)).get(id)) === 'regression');
     for (const [id, k] of first) say(`${id}: first broken by ${describePatch(patches[k - 1]!)}`);
-    verdict.grid = prefixes.map((p, i) => ({ patch: i + 1, results: Object.fromEntries(p) }));
+    say(`(bisected: ${ran.size - 1} of ${patches.length - 1} prefixes run)`);
+    verdict.grid = [...ran].sort(([a], [b]) => a - b).map(([k, p]) => ({ patch: k, results: Object.fromEntries(p) }));
     verdict.firstBreaking = Object.fromEntries(first);
   }
-  say(comparison.regressions.length === 0 ? '\nno regressions' : `\n${comparison.regressions.length} regression(s): ${comparison.regressions.join(', ')}`);
+  say(`\n${verdictLine(comparison)}`);
   await writeFile(join(dir, 'validate.json'), JSON.stringify(verdict, null, 2));
   await writeFile(join(dir, 'validate.txt'), `${lines.join('\n')}\n`);
   ctx.progress.info(`validate results: ${dir}`);
+  if (comparison.rows.some((r) => r.change === 'interrupted')) return ExitCode.interrupted;
   return comparison.regressions.length > 0 ? 1 : 0;
 }
+
 
 function withBaseHint(error: PatchError, texts: string[]): PatchError {
   const base = baseCommitOf(texts);

@@ -3,22 +3,22 @@
 // never prints.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { bootGuest, type GuestArtifacts } from '../lab.ts';
+import { baseTimeouts, bootGuest, type GuestArtifacts } from '../lab.ts';
 import { timeScale } from '../qemu/accel.ts';
 import type { Accel } from '../qemu/argv.ts';
 import { deviceAddresses, machineProfile } from '../qemu/profile.ts';
 import { readSerial, tail } from '../qemu/serial.ts';
 import type { Reporter, ScenarioInfo, ScenarioResult, StepResult } from '../report/events.ts';
 import { CleanupStack, processCleanup } from '../util/cleanup.ts';
-import { sleep } from '../util/deadline.ts';
+import { Deadline, sleep } from '../util/deadline.ts';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { SkipSignal, type DeviceName, type ExpectedFault, type GuestDevice, type ScenarioContext } from './define.ts';
+import { judgeScenario } from './verdict.ts';
 import { bindToVfio } from './devices.ts';
 import { createExpect } from './expect.ts';
 import type { Job } from './planner.ts';
 import { Probe } from './probe.ts';
-import { countFaultReports, parseDmarFaults, scanKernelLog, unexpectedFaults } from './watchdog.ts';
 
 export interface RunnerOptions {
   guest: GuestArtifacts;
@@ -67,6 +67,23 @@ function missingConfig(required: string[] | undefined, config: ReadonlyMap<strin
   return (required ?? []).filter((name) => !['y', 'm'].includes(config.get(name) ?? 'n'));
 }
 
+/** The whole budget of one scenario — boot, SSH, setup, body and the log scan — before the lab gives up on it. */
+export function hardBudgetMs(bodyMs: number, scale: number): number {
+  return (baseTimeouts.bootMs + baseTimeouts.sshMs + bodyMs + logScanMs) * scale;
+}
+
+/** Reading dmesg after the body, at base (KVM) speed. */
+const logScanMs = 5_000;
+
+type Booted = Awaited<ReturnType<typeof bootGuest>>;
+
+/** What the job's tasks leave for the verdict: how far it got, the guest, the devices. */
+interface JobState {
+  phase: 'boot' | 'setup' | 'scenario' | 'watchdog';
+  booted?: Booted;
+  devices: Partial<Record<DeviceName, GuestDevice>>;
+}
+
 export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioResult> {
   const info = scenarioInfo(job);
   const s = job.scenario.scenario;
@@ -90,15 +107,16 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
     artifacts,
     ...partial,
   });
-  let keep = false;
+  const state: JobState = { phase: 'boot', devices: {} };
   const finish = async (r: ScenarioResult) => {
-    keep = Boolean(opts.keepFailed) && r.status === 'failed' && machineRef !== undefined && !machineRef.hasExited;
-    if (keep) r.artifacts.kept = `guest left running (pid ${machineRef!.pid}, ssh 127.0.0.1:${machineRef!.sshPort}): ./labw ssh, then ./labw clean`;
+    const machine = state.booted?.machine;
+    const keep = Boolean(opts.keepFailed) && r.status === 'failed' && machine !== undefined && !machine.hasExited;
+    if (keep) kept.add(state.booted!);
+    if (keep) r.artifacts.kept = `guest left running (pid ${machine!.pid}, ssh 127.0.0.1:${machine!.sshPort}): ./labw ssh, then ./labw clean`;
     await opts.reporter.onEvent({ type: 'scenario-end', result: r });
     return r;
   };
 
-  let machineRef: Awaited<ReturnType<typeof bootGuest>>['machine'] | undefined;
   const missing = missingConfig(s.options.requiresConfig, opts.kernelConfig);
   if (missing.length > 0) return finish(result({ status: 'skipped', skipReason: `the kernel under test has ${missing.join(', ')} off` }));
 
@@ -106,96 +124,156 @@ export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioRes
   // Ctrl-C unwinds this job's guest too (running it twice is harmless: the stack empties).
   processCleanup.push(`scenario ${job.id}`, () => cleanup.run().then(() => undefined));
   const scale = timeScale(opts.accel);
-  const profile = machineProfile(job.machine);
-  let phase = 'boot';
+  // One hard deadline over everything the scenario does; an interrupt aborts it too.
+  const hard = new Deadline(`scenario ${job.id}`, hardBudgetMs(s.options.timeoutMs, scale), opts.signal);
+  const ctxExtras = { dir, rel, artifacts, steps, expect, runtimeFaults, scale };
+  let error: unknown;
   try {
-    // With keepFailed the guest is started detached (it may outlive this process) and stopped
-    // below unless its scenario failed.
-    const booted = await bootGuest({ guest: opts.guest, profile, accel: opts.accel, dir, cache: opts.cache, cleanup, progress: opts.progress, signal: opts.signal, keep: opts.keepFailed });
-    machineRef = booted.machine;
-    if (opts.keepFailed) cleanup.push(`qemu ${booted.machine.id}`, async () => (keep ? undefined : booted.machine.stop()));
-    artifacts.serial = rel(booted.machine.serialLog);
-    artifacts['qemu-cmdline'] = rel(join(dir, 'qemu-cmdline.sh'));
-    phase = 'setup';
-    const addresses = deviceAddresses(profile) as Record<DeviceName, string>;
-    const devices = await bindToVfio(booted.vm, addresses, s.options.devices);
-    phase = 'scenario';
-    const ctx: ScenarioContext = {
-      vm: booted.vm,
-      probe: new Probe(booted.vm),
-      // Scenarios without devices (the selftest pack) never read it.
-      device: devices[s.options.devices[0] ?? 'nvme'] as GuestDevice,
-      devices,
-      expect,
-      signal: opts.signal,
-      kernelConfig: opts.kernelConfig,
-      machine: job.machine,
-      kernel: { release: opts.guest.kernel.release, selftests: opts.guest.kernel.selftests },
-      expectFault: (fault) => runtimeFaults.push(fault),
-      skip: (reason) => {
-        throw new SkipSignal(reason);
-      },
-      attach: async (name, content) => {
-        const path = join(dir, name);
-        await writeFile(path, content);
-        artifacts[name] = rel(path);
-      },
-      step: async (title, fn) => {
-        const st = Date.now();
-        const before = expect.failures.length;
-        try {
-          const value = await fn();
-          const failed = expect.failures.length > before;
-          const step: StepResult = { title, status: failed ? 'failed' : 'passed', ms: Date.now() - st, ...(failed ? { message: expect.failures.slice(before).join('\n') } : {}) };
-          steps.push(step);
-          await opts.reporter.onEvent({ type: 'step', scenarioId: job.id, step });
-          return value;
-        } catch (error) {
-          const step: StepResult = { title, status: 'errored', ms: Date.now() - st, message: (error as Error).message };
-          steps.push(step);
-          await opts.reporter.onEvent({ type: 'step', scenarioId: job.id, step });
-          throw error;
-        }
-      },
-    };
-    await withTimeout(s.body(ctx), s.options.timeoutMs * scale, `scenario ${job.id}`);
-    phase = 'watchdog';
-    const dmesg = await booted.vm.dmesg();
-    await writeFile(join(dir, 'dmesg.txt'), dmesg);
-    artifacts.dmesg = rel(join(dir, 'dmesg.txt'));
-    const serial = await readSerial(booted.machine.serialLog);
-    return finish(judge(result({ status: 'passed' }), dmesg, serial, [...(s.options.expectedFaults ?? []), ...runtimeFaults], devices));
-  } catch (error) {
+    const work = runTasks(job, opts, state, cleanup, hard.signal, ctxExtras);
+    work.catch(() => {}); // it may settle after the deadline won the race
+    await Promise.race([work, rejectOnAbort(hard.signal)]);
+  } catch (e) {
+    error = e;
+  }
+  try {
     if (error instanceof SkipSignal) return finish(result({ status: 'skipped', skipReason: error.reason }));
-    // A panicking guest takes a moment to end QEMU (panic=-1): let it, so the verdict sees it.
-    for (let i = 0; i < 30 && machineRef && !machineRef.hasExited && /Kernel panic/.test(await readSerial(machineRef.serialLog)); i++) await sleep(100);
-    const serial = machineRef ? await readSerial(machineRef.serialLog) : '';
-    const findings = scanKernelLog(serial);
-    // The guest kernel died under the scenario: that is the kernel under test failing, not the lab.
-    if (machineRef?.hasExited && phase !== 'boot' && findings.length > 0) {
-      return finish(result({ status: 'failed', failures: [...expect.failures, `the guest kernel died during ${phase}: ${findings[0]!.line}`], findings, error: { phase, message: (error as Error).message, serialTail: tail(serial, 40) } }));
+    const interrupted = opts.signal.aborted;
+    const machine = state.booted?.machine;
+    if (machine) {
+      artifacts.serial = rel(machine.serialLog);
+      artifacts['qemu-cmdline'] = rel(join(dir, 'qemu-cmdline.sh'));
+      // A panicking guest takes a moment to end QEMU (panic=-1): let it, so the verdict sees it.
+      for (let i = 0; i < 30 && !machine.hasExited && /Kernel panic/.test(await readSerial(machine.serialLog)); i++) await sleep(100);
     }
-    const serialTail = error instanceof BootError ? error.serialTail : serial ? tail(serial, 40) : undefined;
-    return finish(result({ status: 'errored', error: { phase: error instanceof TimeoutError ? error.phase : phase, message: (error as Error).message, serialTail } }));
+    const dmesg = interrupted ? null : await collectDmesg(state.booted, logScanMs * scale);
+    if (dmesg !== null) {
+      await writeFile(join(dir, 'dmesg.txt'), dmesg);
+      artifacts.dmesg = rel(join(dir, 'dmesg.txt'));
+    }
+    const serial = machine ? await readSerial(machine.serialLog) : error instanceof BootError ? error.serialTail : '';
+    const bdfs = Object.fromEntries(Object.entries(state.devices).map(([k, d]) => [k, d!.bdf]));
+    const verdict = judgeScenario({
+      phase: state.phase,
+      failures: expect.failures,
+      error: error === undefined ? undefined : { message: (error as Error).message, phase: error instanceof TimeoutError ? error.phase : state.phase },
+      interrupted,
+      dmesg,
+      serial,
+      qemuExit: machine?.hasExited ? qemuExitOf(machine) : undefined,
+      expectedFaults: [...(s.options.expectedFaults ?? []), ...runtimeFaults],
+      devices: bdfs,
+    });
+    if (verdict.error && verdict.status !== 'interrupted') verdict.error.serialTail = error instanceof BootError ? error.serialTail : tail(serial, 40);
+    return finish(result(verdict));
   } finally {
+    hard.dispose();
     await cleanup.run();
   }
 }
 
-/** The verdict after the body: expectations, then the kernel log and the DMAR faults. Pure. */
-function judge(base: ScenarioResult, dmesg: string, serial: string, expected: ExpectedFault[], devices: Partial<Record<DeviceName, GuestDevice>>): ScenarioResult {
-  // scanKernelLog reports a line once, so the same oops on dmesg and the serial console counts once.
-  const findings = scanKernelLog(`${dmesg}\n${serial}`);
-  const observed = parseDmarFaults(dmesg);
-  const bdfs = Object.fromEntries(Object.entries(devices).map(([k, d]) => [k, d!.bdf]));
-  const unexpected = unexpectedFaults(observed, expected, bdfs);
-  const failures = [...base.failures];
-  for (const f of findings) failures.push(`kernel log: ${f.kind}: ${f.line}`);
-  for (const f of unexpected) failures.push(`undeclared DMAR fault: ${f.access} by ${f.device} at ${f.address} (${f.reason})`);
-  const reports = countFaultReports(dmesg);
-  if (expected.length === 0 && reports > 0 && observed.length === 0) failures.push(`the IOMMU reported ${reports} fault(s) (details rate-limited)`);
-  const dmar = { expected: expected.map((e) => ({ device: String(e.device ?? '*'), access: e.access ?? ('*' as 'read'), address: e.address ?? '*', reason: String(e.reason ?? '*') })), observed, unexpected };
-  return { ...base, status: failures.length > 0 ? 'failed' : 'passed', failures, findings, dmar };
+/** Boot → devices → body, each phase recorded in state for the verdict. */
+async function runTasks(
+  job: Job,
+  opts: RunnerOptions,
+  state: JobState,
+  cleanup: CleanupStack,
+  signal: AbortSignal,
+  x: { dir: string; rel: (p: string) => string; artifacts: Record<string, string>; steps: StepResult[]; expect: ReturnType<typeof createExpect>; runtimeFaults: ExpectedFault[]; scale: number },
+): Promise<void> {
+  const s = job.scenario.scenario;
+  const profile = machineProfile(job.machine);
+  // With keepFailed the guest is started detached (it may outlive this process) and stopped
+  // by the cleanup below unless its scenario failed.
+  const booted = await bootGuest({ guest: opts.guest, profile, accel: opts.accel, dir: x.dir, cache: opts.cache, cleanup, progress: opts.progress, signal, keep: opts.keepFailed });
+  state.booted = booted;
+  if (opts.keepFailed) cleanup.push(`qemu ${booted.machine.id}`, async () => (keptFailed(booted) ? undefined : booted.machine.stop()));
+  state.phase = 'setup';
+  const addresses = deviceAddresses(profile) as Record<DeviceName, string>;
+  state.devices = await bindToVfio(booted.vm, addresses, s.options.devices);
+  state.phase = 'scenario';
+  const ctx = scenarioContext(job, opts, booted, state.devices, signal, x);
+  await withTimeout(s.body(ctx), s.options.timeoutMs * x.scale, `scenario ${job.id}`);
+  state.phase = 'watchdog';
+}
+
+/** Marks a kept guest whose scenario failed, so its teardown leaves it running. */
+const kept = new WeakSet<Booted>();
+function keptFailed(b: Booted): boolean {
+  return kept.has(b);
+}
+
+function scenarioContext(
+  job: Job,
+  opts: RunnerOptions,
+  booted: Booted,
+  devices: Partial<Record<DeviceName, GuestDevice>>,
+  signal: AbortSignal,
+  x: { dir: string; rel: (p: string) => string; artifacts: Record<string, string>; steps: StepResult[]; expect: ReturnType<typeof createExpect>; runtimeFaults: ExpectedFault[] },
+): ScenarioContext {
+  const s = job.scenario.scenario;
+  const { expect, steps } = x;
+  return {
+    vm: booted.vm,
+    probe: new Probe(booted.vm),
+    // Scenarios without devices (the selftest pack) never read it.
+    device: devices[s.options.devices[0] ?? 'nvme'] as GuestDevice,
+    devices,
+    expect,
+    signal,
+    kernelConfig: opts.kernelConfig,
+    machine: job.machine,
+    kernel: { release: opts.guest.kernel.release, selftests: opts.guest.kernel.selftests },
+    expectFault: (fault) => x.runtimeFaults.push(fault),
+    skip: (reason) => {
+      throw new SkipSignal(reason);
+    },
+    attach: async (name, content) => {
+      const path = join(x.dir, name);
+      await writeFile(path, content);
+      x.artifacts[name] = x.rel(path);
+    },
+    step: async (title, fn) => {
+      const st = Date.now();
+      const before = expect.failures.length;
+      try {
+        const value = await fn();
+        const failed = expect.failures.length > before;
+        const step: StepResult = { title, status: failed ? 'failed' : 'passed', ms: Date.now() - st, ...(failed ? { message: expect.failures.slice(before).join('\n') } : {}) };
+        steps.push(step);
+        await opts.reporter.onEvent({ type: 'step', scenarioId: job.id, step });
+        return value;
+      } catch (error) {
+        const step: StepResult = { title, status: 'errored', ms: Date.now() - st, message: (error as Error).message };
+        steps.push(step);
+        await opts.reporter.onEvent({ type: 'step', scenarioId: job.id, step });
+        throw error;
+      }
+    },
+  };
+}
+
+/** dmesg of a guest that may be dead or hung: null rather than another long wait. */
+async function collectDmesg(booted: Booted | undefined, timeoutMs: number): Promise<string | null> {
+  if (!booted || booted.machine.hasExited) return null;
+  try {
+    const r = await booted.vm.exec('dmesg', { timeoutMs });
+    return r.exitCode === 0 ? r.stdout : null;
+  } catch {
+    return null;
+  }
+}
+
+/** How QEMU ended, in words: "QEMU exited (signal 9)". */
+function qemuExitOf(machine: Booted['machine']): string {
+  const described = (machine as unknown as { exitDescription?: string }).exitDescription;
+  return described ?? 'QEMU exited';
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -209,4 +287,3 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
     clearTimeout(timer);
   }
 }
-

@@ -113,8 +113,9 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
   return { results, summary, run };
 }
 
-/** 1 if a scenario failed, 2 if one errored (and none failed), else 0. */
+/** 130 if the run was interrupted, else 1 if a scenario failed, 2 if one errored (and none failed), else 0. */
 export function exitCodeFor(summary: Summary): number {
+  if (summary.interrupted > 0) return 130;
   if (summary.failed > 0) return 1;
   if (summary.errored > 0) return 2;
   return 0;

@@ -2,11 +2,18 @@
 // names, and leave every other scenario as it was on the baseline? Pure evaluation; the CLI runs
 // the sessions.
 import type { Status } from '../report/events.ts';
+import type { Outcome } from './compare.ts';
+
+/** A claim: this scenario fails under the model — and, when named, with this expectation among its failures. */
+export interface Catch {
+  id: string;
+  expectation?: string;
+}
 
 export interface ModelHeader {
   file: string;
   subject: string;
-  catches: string[];
+  catches: Catch[];
   reference?: string;
 }
 
@@ -14,7 +21,8 @@ export interface ModelHeader {
 export function parseModelHeader(text: string, file: string): ModelHeader {
   const message = text.split(/^---$/m)[0] ?? text;
   const subject = /^Subject:\s*(?:\[[^\]]*\]\s*)?(.*)$/m.exec(message)?.[1]?.trim() ?? file;
-  const catches = [...message.matchAll(/^Lab-Catches:\s*(\S+)\s*$/gm)].map((m) => m[1]!);
+  // "Lab-Catches: cdev/parked-fd-blocks-every-op" or "Lab-Catches: cdev/parked-fd-blocks-every-op: VFIO_DEVICE_GET_INFO"
+  const catches = [...message.matchAll(/^Lab-Catches:\s*([^\s:]+(?::[^\s:]+)?)(?::\s+(.+?))?\s*$/gm)].map((m) => ({ id: m[1]!, ...(m[2] ? { expectation: m[2] } : {}) }));
   const reference = /^Lab-Reference:\s*(.+)$/m.exec(message)?.[1]?.trim();
   return { file, subject, catches, reference };
 }
@@ -23,26 +31,45 @@ export type Cell = 'caught' | 'missed' | 'same' | 'changed';
 
 export interface ModelVerdict {
   model: ModelHeader;
-  /** Every named scenario failed. */
+  /** Every named scenario passed on the baseline and failed under the model, with the named expectation. */
   caught: boolean;
-  missed: string[];
+  /** Named scenarios the model did not fail (or failed without the named expectation), and why. */
+  missed: { id: string; why: string }[];
   /** Scenarios not named whose status differs from the baseline. */
   changed: { id: string; baseline: Status | 'absent'; now: Status | 'absent' }[];
   unknown: string[];
   cells: Record<string, Cell>;
 }
 
-export function judgeModel(model: ModelHeader, baseline: Map<string, Status>, now: Map<string, Status>): ModelVerdict {
-  const unknown = model.catches.filter((id) => !baseline.has(id));
-  const missed = model.catches.filter((id) => now.get(id) !== 'failed');
+type Runs = ReadonlyMap<string, Outcome>;
+
+/** Why a claim does not hold, or undefined when the model really caught it. */
+function missReason(c: Catch, baseline: Runs, now: Runs): string | undefined {
+  const before = baseline.get(c.id)?.status;
+  const after = now.get(c.id);
+  if (before !== 'passed') return `it did not pass on the baseline (${before ?? 'absent'}): a failure under the model proves nothing`;
+  if (after?.status !== 'failed') return `it ${after?.status ?? 'did not run'} under the model${after?.status === 'errored' ? ` (${after.error?.message.split('\n')[0] ?? 'no verdict'})` : ''}`;
+  if (c.expectation && !(after.failures ?? []).some((f) => f.includes(c.expectation!))) return `it failed, but not on "${c.expectation}"`;
+  return undefined;
+}
+
+export function judgeModel(model: ModelHeader, baseline: Runs, now: Runs): ModelVerdict {
+  const named = new Set(model.catches.map((c) => c.id));
+  const unknown = model.catches.filter((c) => !baseline.has(c.id)).map((c) => c.id);
+  const missed = model.catches.filter((c) => !unknown.includes(c.id)).flatMap((c) => {
+    const why = missReason(c, baseline, now);
+    return why ? [{ id: c.id, why }] : [];
+  });
   const cells: Record<string, Cell> = {};
   const changed: ModelVerdict['changed'] = [];
   for (const id of new Set([...baseline.keys(), ...now.keys()])) {
-    if (model.catches.includes(id)) cells[id] = now.get(id) === 'failed' ? 'caught' : 'missed';
-    else if (baseline.get(id) === now.get(id)) cells[id] = 'same';
+    const before = baseline.get(id)?.status;
+    const after = now.get(id)?.status;
+    if (named.has(id)) cells[id] = missed.some((m) => m.id === id) ? 'missed' : 'caught';
+    else if (before === after) cells[id] = 'same';
     else {
       cells[id] = 'changed';
-      changed.push({ id, baseline: baseline.get(id) ?? 'absent', now: now.get(id) ?? 'absent' });
+      changed.push({ id, baseline: before ?? 'absent', now: after ?? 'absent' });
     }
   }
   return { model, caught: model.catches.length > 0 && missed.length === 0 && unknown.length === 0, missed, changed, unknown, cells };
@@ -51,18 +78,18 @@ export function judgeModel(model: ModelHeader, baseline: Map<string, Status>, no
 const symbol: Record<Cell, string> = { caught: 'CAUGHT', missed: 'MISSED', same: '·', changed: 'CHANGED' };
 
 /** A scenario × model table and the detection rate, for a terminal. */
-export function teethTable(verdicts: ModelVerdict[], baseline: Map<string, Status>): string {
+export function teethTable(verdicts: ModelVerdict[], baseline: Runs): string {
   const ids = [...baseline.keys()].sort();
   const width = Math.max(...ids.map((i) => i.length), 8);
   const cols = verdicts.map((_, i) => `M${i + 1}`);
   const lines = [`${'scenario'.padEnd(width)}  baseline  ${cols.map((c) => c.padEnd(8)).join(' ')}`];
-  for (const id of ids) lines.push(`${id.padEnd(width)}  ${String(baseline.get(id)).padEnd(8)}  ${verdicts.map((v) => symbol[v.cells[id] ?? 'same'].padEnd(8)).join(' ')}`);
+  for (const id of ids) lines.push(`${id.padEnd(width)}  ${String(baseline.get(id)?.status).padEnd(8)}  ${verdicts.map((v) => symbol[v.cells[id] ?? 'same'].padEnd(8)).join(' ')}`);
   lines.push('');
   verdicts.forEach((v, i) => {
     const state = v.caught ? 'caught' : 'NOT CAUGHT';
     lines.push(`M${i + 1} ${v.model.file}: ${state} — ${v.model.subject}`);
     if (v.unknown.length) lines.push(`   names scenarios that do not exist: ${v.unknown.join(', ')}`);
-    if (v.missed.length) lines.push(`   did not fail: ${v.missed.join(', ')}`);
+    for (const m of v.missed) lines.push(`   not caught by ${m.id}: ${m.why}`);
     for (const c of v.changed) lines.push(`   also changed: ${c.id} ${c.baseline} → ${c.now}`);
   });
   const caught = verdicts.filter((v) => v.caught).length;

@@ -3,11 +3,12 @@
 // the faults the scenario declared. Pure: text in, findings out.
 import type { DmarFault, KernelFinding } from '../report/events.ts';
 import type { ExpectedFault } from './define.ts';
+import { crashTitle } from './fingerprint.ts';
 
 const patterns: [kind: string, re: RegExp][] = [
   ['panic', /Kernel panic - not syncing/],
   ['KASAN', /BUG: KASAN:/],
-  ['oops', /Oops: |BUG: unable to handle|general protection fault/],
+  ['oops', /Oops: |BUG: unable to handle|BUG: kernel NULL pointer dereference|general protection fault/],
   ['soft-lockup', /BUG: soft lockup|watchdog: BUG:/],
   ['BUG', /kernel BUG at|\bBUG: /],
   ['WARN', /WARNING: CPU: \d+ PID: \d+ at |------------\[ cut here \]------------/],
@@ -16,29 +17,53 @@ const patterns: [kind: string, re: RegExp][] = [
   ['hung-task', /INFO: task .* blocked for more than \d+ seconds/],
 ];
 
-/** Strips "[    1.234567] " timestamps so the same line from dmesg and serial compares equal. */
+/** Strips "[    1.234567] " timestamps (and a console's CR) so dmesg and serial lines compare equal. */
 export function stripTimestamp(line: string): string {
-  return line.replace(/^\[\s*\d+\.\d+\]\s?/, '');
+  return line.replace(/\r$/, '').replace(/^\[\s*\d+\.\d+\]\s?/, '');
 }
 
+/** The kinds that, a few lines into an open report, belong to it ("BUG: … NULL pointer" then "Oops:"). */
+const continuation = new Set(['oops', 'BUG']);
+const endOfReport = /---\[ end (trace|Kernel panic)/;
+const reportLines = 40;
+
+/**
+ * Kernel reports in a log, one finding per report: its kind, a normalised title (see
+ * fingerprint.ts), the header line and an excerpt. The same report seen twice (dmesg and the
+ * serial console) counts once.
+ */
 export function scanKernelLog(text: string): KernelFinding[] {
   const lines = text.split('\n').map(stripTimestamp);
   const findings: KernelFinding[] = [];
   const seen = new Set<string>();
+  let open: { at: number; ended: boolean } | undefined;
   lines.forEach((line, i) => {
-    for (const [kind, re] of patterns) {
-      if (!re.test(line)) continue;
-      // A WARN's "cut here" banner and its "WARNING:" line are one finding.
-      if (kind === 'WARN' && /cut here/.test(line) && /WARNING: CPU/.test(lines[i + 1] ?? '')) break;
-      const key = `${kind}:${line.trim()}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        findings.push({ kind, line: line.trim(), excerpt: lines.slice(i, i + 12).join('\n') });
-      }
-      break;
+    if (open && endOfReport.test(line)) open.ended = true;
+    const kind = patterns.find(([, re]) => re.test(line))?.[0];
+    if (!kind) return;
+    // A "cut here" banner belongs to the report on the next line (a WARNING, a kernel BUG).
+    if (/cut here/.test(line) && patterns.some(([, re]) => re.test(lines[i + 1] ?? ''))) return;
+    const inReport = open !== undefined && !open.ended && i - open.at < 8;
+    if (inReport && continuation.has(kind)) return;
+    const key = line.trim();
+    if (seen.has(key)) {
+      // The second copy of a report (dmesg, then the console): its continuation lines are known too.
+      open = { at: i, ended: false };
+      return;
     }
+    seen.add(key);
+    const report = lines.slice(i, i + reportLines);
+    const endAt = report.findIndex((l, j) => j > 0 && endOfReport.test(l));
+    const body = endAt > 0 ? report.slice(0, endAt + 1) : report;
+    findings.push({ kind: kindOf(kind, line), title: crashTitle(kindOf(kind, line), body), line: key, excerpt: body.slice(0, 14).join('\n') });
+    open = { at: i, ended: false };
   });
   return findings;
+}
+
+/** A NULL dereference announces itself as "BUG:" but is an oops. */
+function kindOf(kind: string, line: string): string {
+  return kind === 'BUG' && /NULL pointer dereference|unable to handle page fault/.test(line) ? 'oops' : kind;
 }
 
 const faultLine = /DMAR: \[DMA (Read|Write)(?: NO_PASID)?\] Request device \[([0-9a-f]{2}:[0-9a-f]{2}\.[0-7])\] (?:PASID \w+ )?fault addr (0x[0-9a-f]+) \[fault reason (0x[0-9a-f]+)\] ?(.*)$/;

@@ -42,10 +42,12 @@ test('scenario names are checked', (t) => {
 });
 
 test('exit codes: failed beats errored beats passed', (t) => {
-  const s = { passed: 1, failed: 0, errored: 0, skipped: 1, ms: 1 };
+  const s = { passed: 1, failed: 0, errored: 0, skipped: 1, interrupted: 0, ms: 1 };
   t.is(exitCodeFor(s), 0);
   t.is(exitCodeFor({ ...s, errored: 1 }), 2);
   t.is(exitCodeFor({ ...s, errored: 1, failed: 1 }), 1);
+  // An interrupted run has no verdict, even with failures among what finished.
+  t.is(exitCodeFor({ ...s, interrupted: 1, failed: 1 }), 130);
 });
 
 test('the vfio-pci bind script quotes the BDF and waits for the cdev', (t) => {

@@ -39,12 +39,25 @@ test('finds oopses, WARNs, lockdep reports and hung tasks, once each', (t) => {
     '[    8.0] INFO: task vfio-probe:80 blocked for more than 20 seconds.',
     '[    9.0] rcu: INFO: rcu_sched self-detected stall on CPU',
   ].join('\n');
-  t.deepEqual(scanKernelLog(log).map((f) => f.kind), ['BUG', 'oops', 'WARN', 'lockdep', 'hung-task', 'rcu-stall']);
+  // The NULL dereference's "BUG:" line and its "Oops:" line are one report.
+  t.deepEqual(scanKernelLog(log).map((f) => f.kind), ['oops', 'WARN', 'lockdep', 'hung-task', 'rcu-stall']);
   t.regex(scanKernelLog(log)[0]!.excerpt, /Oops: 0000/);
+  t.is(scanKernelLog(log)[1]!.title, 'WARNING in vfio_iommufd_physical_attach_ioas');
 });
 
 test('a clean boot log has no findings', (t) => {
   const clean = ['DMAR: IOMMU enabled', 'DMAR-IR: Enabled IRQ remapping in xapic mode', 'VFIO - User Level meta-driver version: 0.3', 'e1000 0000:00:04.0 eth1: Intel(R) PRO/1000 Network Connection'].join('\n');
   t.deepEqual(scanKernelLog(clean), []);
   t.deepEqual(parseDmarFaults(clean), []);
+});
+
+test('crash titles strip addresses, PIDs and offsets: the same crash in two runs has one title', (t) => {
+  const run = (pid: number, addr: string, off: string) =>
+    [`[    5.1] BUG: kernel NULL pointer dereference, address: ${addr}`, '[    5.1] #PF: supervisor read access in kernel mode', `[    5.1] Oops: Oops: 0000 [#1] SMP`, `[    5.1] CPU: 1 UID: 0 PID: ${pid} Comm: vfio-probe Not tainted 6.12.117 #1`, `[    5.1] RIP: 0010:vfio_df_ioctl_bind_iommufd+${off}/0x1a0`].join('\n');
+  const a = scanKernelLog(run(80, '0000000000000000', '0x3c'));
+  const b = scanKernelLog(run(1234, '0000000000000008', '0x41'));
+  t.is(a.length, 1);
+  t.is(a[0]!.title, 'BUG: kernel NULL pointer dereference in vfio_df_ioctl_bind_iommufd');
+  t.is(a[0]!.title, b[0]!.title);
+  t.is(scanKernelLog('[ 1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000009')[0]!.title, 'Kernel panic: Attempted to kill init!');
 });
