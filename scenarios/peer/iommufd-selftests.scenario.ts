@@ -2,7 +2,7 @@
 // IOMMU (CONFIG_IOMMUFD_TEST), on the selftest kernel flavour.
 import { join } from 'node:path';
 import { parseKselftestTap, scenario } from '../../lab/src/api.ts';
-import { expectedFailures } from './selftest-expectations.ts';
+import { expectedFailures, reviewedFor } from './selftest-expectations.ts';
 
 const binaries = ['iommufd', 'iommufd_fail_nth'];
 
@@ -21,6 +21,10 @@ export default scenario(
   },
   async ({ vm, kernel, expect, step, skip, attach }) => {
     if (!kernel.selftests) skip('the kernel under test was built without CONFIG_IOMMUFD_TEST');
+    // The expected-failure list was reviewed for one tree; judging another kernel by it would
+    // claim more than was checked. There the pack runs and reports, and gives no verdict.
+    const reviewed = kernel.release === reviewedFor.release;
+    const tally: Record<string, number> = { pass: 0, fail: 0, skip: 0 };
     for (const name of binaries) {
       const r = await step(`run ${name}`, async () => {
         await vm.upload(join(kernel.selftests!, name), `/tmp/${name}`, 0o755);
@@ -30,12 +34,18 @@ export default scenario(
       const { plan, results } = parseKselftestTap(r.stdout);
       expect(results.length, `${name}: test results parsed (plan ${plan})`).toBe(plan);
       for (const t of results) {
+        const seen = t.status === 'skip' ? 'skip' : t.status === 'pass' ? 'pass' : 'fail';
+        tally[seen]!++;
+        if (!reviewed) continue;
         const xfail = expectedFailures.find((e) => e.pattern.test(t.name));
         const observed = t.status === 'skip' ? 'skip' : t.status === 'pass' ? 'pass' : 'fail';
         // A skip is accepted (the harness skips what the mock device does not support); a listed
         // test must fail, so a fix that makes it pass is noticed and the list updated.
         expect.outcome(`${name}: ${t.name}`, xfail ? 'fail' : observed === 'skip' ? 'skip' : 'pass', observed);
       }
+    }
+    if (!reviewed) {
+      skip(`no reviewed expected-failure list for ${kernel.release} (the list is for ${reviewedFor.release}, ${reviewedFor.tree}): ran ${tally.pass! + tally.fail! + tally.skip!} selftests, ${tally.pass} passed, ${tally.fail} failed, ${tally.skip} skipped — results in the .tap artifacts; validate compares them test by test`);
     }
   },
 );

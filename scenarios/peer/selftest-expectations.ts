@@ -6,6 +6,9 @@
 // Debian's tree carries selftests newer than its own iommufd (see guest-images/selftests/
 // iommufd-compat.h): every entry is a test of behaviour that came after 6.12.
 
+/** What the list below was reviewed for: on any other kernel it is not applied (the pack still runs and reports). */
+export const reviewedFor = { release: '6.12.117', tree: "Debian's linux-source-6.12" };
+
 export interface ExpectedFailure {
   pattern: RegExp;
   reason: string;
