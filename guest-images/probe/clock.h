@@ -1,8 +1,21 @@
-/* Monotonic milliseconds and a short pause, for steps that poll a device. */
+/* Monotonic milliseconds, a short pause for steps that poll a device, and
+ * the time scale the host applies to its own deadlines. */
 #ifndef PROBE_CLOCK_H
 #define PROBE_CLOCK_H
 
 #include <time.h>
+
+/* Set by main from `--time-scale N` (default 1). Under TCG the host scales
+ * its deadlines (x4); every in-guest timeout that waits for the emulated
+ * machine to do something scales the same way, so a slow host does not
+ * turn "not yet" into "never". Waits that are not timeouts (sleep MS, the
+ * e1000 RX settle time, which is QEMU's own clock) do not scale. */
+extern unsigned probe_time_scale;
+
+static inline long long scaled_ms(long long ms)
+{
+	return ms * (long long)probe_time_scale;
+}
 
 static inline long long mono_ms(void)
 {

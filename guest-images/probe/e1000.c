@@ -95,13 +95,13 @@ struct run {
 	bool tx_done, rx_done, payload_match;
 	struct desc txd, rxd;
 	long long elapsed_ms;
-	const char *cleanup_err;
+	int cleanup_err;	/* errno of the first failed unmap, 0 if none */
 };
 
 /* MDIC access to PHY 1; returns the data, sets *err on MDIC.E or timeout. */
 static uint16_t mdic(struct bar *b, uint32_t op, unsigned reg, uint16_t data, bool *err)
 {
-	long long deadline = mono_ms() + MDIC_TIMEOUT_MS;
+	long long deadline = mono_ms() + scaled_ms(MDIC_TIMEOUT_MS);
 	uint32_t v;
 
 	bar_wr32(b, REG_MDIC, op | MDIC_PHY1 | (uint32_t)reg << 16 | data);
@@ -225,7 +225,7 @@ void op_e1000_loopback(struct htab *h, const struct step *s)
 						  "map-tx-buf", "map-rx-buf" };
 	struct handle *rxh = htab_get(h, s->pos[6]);
 	bool map_rx = !(s->opts & (OPT_NOMAP | OPT_NOMAP_RX));
-	struct run u = { .stage = NULL };
+	struct run u = { .stage = NULL, .cleanup_err = 0 };
 	uint8_t *page[4] = { NULL, NULL, NULL, NULL };
 	bool mapped[4] = { false, false, false, false };
 	uint8_t frame[FRAME_LEN];
@@ -263,8 +263,8 @@ void op_e1000_loopback(struct htab *h, const struct step *s)
 		mapped[i] = true;
 	}
 	device_run(&u, page[0], page[1], iova[0], iova[1], iova[2], iova[3], frame,
-		   rxh->addr, (s->opts & OPT_TIMEOUT) ? (long long)s->timeout
-						       : DEFAULT_TIMEOUT_MS);
+		   rxh->addr, scaled_ms((s->opts & OPT_TIMEOUT) ? (long long)s->timeout
+								: DEFAULT_TIMEOUT_MS));
 	ran = true;
 
 cleanup:
@@ -274,7 +274,7 @@ cleanup:
 						      i == 3 ? rxh->len : BUF_PAGE);
 
 			if (ur.ret < 0 && !u.cleanup_err)
-				u.cleanup_err = errname(ur.err);
+				u.cleanup_err = ur.err;
 		}
 	}
 	bar_close(&u.bar);
@@ -287,7 +287,7 @@ report:
 	json_kv_hex("tx_buf_iova", iova[2]);
 	json_kv_hex("rx_buf_iova", iova[3]);
 	json_kv_bool("mapped_rx", mapped[3]);
-	json_kv_string("unmap_errname", u.cleanup_err);
+	json_kv_errname("unmap_errname", u.cleanup_err);
 	json_kv_uint("frame_length", FRAME_LEN);
 	if (ran) {
 		json_kv_hex("bmcr", u.bmcr);

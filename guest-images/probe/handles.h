@@ -4,7 +4,7 @@
  *
  * Entries are only ever appended and lookups take the newest match, so
  * re-using a name shadows the old entry without forgetting it: a forked
- * child must still find every device mapping to drop it (see ops_misc.c).
+ * child must still find every device mapping to drop it (see ops_bg.c).
  */
 #ifndef PROBE_HANDLES_H
 #define PROBE_HANDLES_H

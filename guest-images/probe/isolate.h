@@ -11,10 +11,12 @@
 
 typedef struct sysret (*isolated_fn)(int fd, const void *ctx);
 
-/* Runs fn(fd, ctx) in a forked child and returns its result. If the child is
- * killed, err is PROBE_ERR_KILLED and *signal is set; if it has not answered
- * within timeout_ms, err is PROBE_ERR_HUNG (the child is left behind: a task
- * stuck in the kernel cannot be killed). */
+/* Runs fn(fd, ctx) in a forked child (stdio on /dev/null) and returns its
+ * result. If the child is killed, err is PROBE_ERR_KILLED and *signal is
+ * set; if it has not answered within timeout_ms (already scaled by the
+ * caller; a signal interrupting the wait does not shorten it), err is
+ * PROBE_ERR_HUNG and the child is left behind: a task stuck in the kernel
+ * cannot be killed. */
 struct sysret run_isolated(isolated_fn fn, int fd, const void *ctx, int timeout_ms, int *signal);
 
 #endif

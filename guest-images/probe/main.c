@@ -8,17 +8,24 @@
  * Exit status: 0 the command ran (failed syscalls are data), 1 the probe
  * itself could not run, 2 usage error.
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "clock.h"
 
 #include "info.h"
 #include "parked.h"
 #include "script.h"
 
 static const char usage_text[] =
-	"usage: vfio-probe info\n"
-	"       vfio-probe parked PATH\n"
-	"       vfio-probe run STEP [STEP...]\n"
+	"usage: vfio-probe [--time-scale N] info\n"
+	"       vfio-probe [--time-scale N] parked PATH\n"
+	"       vfio-probe [--time-scale N] run STEP [STEP...]\n"
+	"\n"
+	"--time-scale N multiplies every timeout (defaults, timeout=MS, wait-bg)\n"
+	"by N, the way the host scales its deadlines under TCG.\n"
 	"\n"
 	"Each STEP is one argument of space-separated words. H names a new\n"
 	"handle; DEV, IFD, C, G refer to fd handles and IOAS, ID, PTID to id\n"
@@ -59,8 +66,32 @@ static int usage(FILE *to, int status)
 	return status;
 }
 
+unsigned probe_time_scale = 1;
+
+/* Consumes a leading "--time-scale N"; false if N is not 1..1000. */
+static bool parse_time_scale(int *argc, char ***argv)
+{
+	char *end;
+	unsigned long n;
+
+	if (*argc < 3 || strcmp((*argv)[1], "--time-scale") != 0)
+		return true;
+	n = strtoul((*argv)[2], &end, 10);
+	if (!*(*argv)[2] || *end || n < 1 || n > 1000)
+		return false;
+	probe_time_scale = (unsigned)n;
+	(*argv)[2] = (*argv)[0];
+	*argv += 2;
+	*argc -= 2;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
+	if (!parse_time_scale(&argc, &argv)) {
+		fprintf(stderr, "vfio-probe: --time-scale takes a whole number from 1 to 1000\n");
+		return 2;
+	}
 	if (argc < 2)
 		return usage(stderr, 2);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

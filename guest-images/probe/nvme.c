@@ -98,7 +98,7 @@ static void emit_null_fields(const char *const *names)
 
 static long long timeout_of(const struct step *s, long long dflt)
 {
-	return (s->opts & OPT_TIMEOUT) ? (long long)s->timeout : dflt;
+	return scaled_ms((s->opts & OPT_TIMEOUT) ? (long long)s->timeout : dflt);
 }
 
 static void emit_hex_or_null(const char *key, bool have, uint64_t v)
@@ -320,7 +320,7 @@ void op_nvme_identify(struct htab *h, const struct step *s)
 	}
 	emit_csts(csts_of(n));
 	json_kv_int("elapsed_ms", mono_ms() - t0);
-	json_kv_string("bar_errname", errname(n->bar.io_err));
+	json_kv_errname("bar_errname", n->bar.io_err);
 }
 
 /* nvme-disable DEV [timeout=MS] */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "json.h"
 #include "ops.h"
 #include "result.h"
@@ -104,14 +105,6 @@ void op_sysfs_write_bg(struct htab *h, const struct step *s)
 		json_null();
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void collect(struct handle *hd, int status)
 {
 	struct bg_result res;
@@ -132,7 +125,7 @@ static void collect(struct handle *hd, int status)
 void op_wait_bg(struct htab *h, const struct step *s)
 {
 	struct handle *hd = htab_get(h, s->pos[0]);
-	long long deadline = now_ms() + (long long)step_num(s, 1);
+	long long deadline = mono_ms() + scaled_ms((long long)step_num(s, 1));
 	int wait_err = 0;
 
 	/* pid <= 0 means fork failed; waitpid(-1) would reap an unrelated
@@ -151,7 +144,7 @@ void op_wait_bg(struct htab *h, const struct step *s)
 			wait_err = errno;
 			break;
 		}
-		if (now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			break;
 		usleep(10000);
 	}
@@ -179,5 +172,5 @@ void op_wait_bg(struct htab *h, const struct step *s)
 		json_int(WTERMSIG(hd->bg_status));
 	else
 		json_null();
-	json_kv_string("wait_error", wait_err ? errname(wait_err) : NULL);
+	json_kv_errname("wait_error", wait_err);
 }

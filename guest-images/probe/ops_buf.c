@@ -51,7 +51,10 @@ void op_buf(struct htab *h, const struct step *s)
 		json_kv_null("fill");
 	}
 	buf_emit_gpas(hd);
-	json_kv_string("gpa_errname", b ? errname(b->gpa_err) : NULL);
+	if (b)
+		json_kv_errname("gpa_errname", b->gpa_err);
+	else
+		json_kv_null("gpa_errname");
 }
 
 void op_buf_fill(struct htab *h, const struct step *s)

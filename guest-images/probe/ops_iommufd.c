@@ -88,6 +88,7 @@ void op_map(struct htab *h, const struct step *s)
 	m->iova = step_addr(h, s, 2);
 	r = sysret_of(ioctl(step_fd(h, s, 0), IOMMU_IOAS_MAP, m));
 	emit_sysret(r);
+	json_kv_null("stage");
 	json_key("iova");
 	if (r.ret == 0)
 		json_hex(m->iova);
@@ -132,6 +133,7 @@ void op_iova_ranges(struct htab *h, const struct step *s)
 		json_kv_string("stage", "buffer");
 		json_kv_null("num_iovas");
 		json_kv_null("ranges");
+		json_kv_null("out_iova_alignment");
 		return;
 	}
 	q = scratch();
@@ -141,6 +143,7 @@ void op_iova_ranges(struct htab *h, const struct step *s)
 	q->allowed_iovas = (uintptr_t)ranges;
 	r = sysret_of(ioctl(step_fd(h, s, 0), IOMMU_IOAS_IOVA_RANGES, q));
 	emit_sysret(r);
+	json_kv_null("stage");
 	/* Reported on failure too: with EMSGSIZE it is the count needed. */
 	json_kv_uint("num_iovas", q->num_iovas);
 	json_key("ranges");

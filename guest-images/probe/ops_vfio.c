@@ -137,6 +137,9 @@ static void rw(struct htab *h, const struct step *s, int writing)
 
 	if (!buf) {
 		emit_buffer_failure();
+		json_kv_null("bytes");
+		if (!writing)
+			json_kv_null("hex");
 		return;
 	}
 	/* Writes send zeros: the sweep-style checks only care whether the
@@ -146,6 +149,7 @@ static void rw(struct htab *h, const struct step *s, int writing)
 	else
 		r = sysret_of(pread(fd, buf, len, (off_t)off));
 	emit_sysret(r);
+	json_kv_null("stage");
 	json_key("bytes");
 	if (r.ret >= 0)
 		json_int(r.ret);
@@ -202,5 +206,5 @@ void op_parked(struct htab *h, const struct step *s)
 
 	emit_sysret(ran);
 	json_key("ops");
-	parked_sweep(step_fd(h, s, 0));
+	parked_emit_swept(parked_sweep(step_fd(h, s, 0)));
 }

@@ -12,6 +12,7 @@
 
 #include <linux/vfio.h>
 
+#include "clock.h"
 #include "isolate.h"
 #include "json.h"
 #include "result.h"
@@ -49,8 +50,16 @@ static const struct named_ioctl named[] = {
 
 #define NNAMED (sizeof(named) / sizeof(named[0]))
 
+/* Every ioctl number of the VFIO type the sweep tries. */
+#define NR_FIRST 0u
+#define NR_LAST 255u
+
+/* Records begun by the sweep in progress: what "swept" reports. */
+static int records;
+
 static void begin_op(const char *name, const char *kind)
 {
+	records++;
 	json_begin_object();
 	json_kv_string("name", name);
 	json_kv_string("kind", kind);
@@ -79,7 +88,7 @@ static void emit_ioctl(const char *name, unsigned long cmd, uint32_t argsz, int 
 {
 	struct ioctl_ctx c = { cmd, argsz };
 	int sig;
-	struct sysret r = run_isolated(do_ioctl, fd, &c, OP_TIMEOUT_MS, &sig);
+	struct sysret r = run_isolated(do_ioctl, fd, &c, (int)scaled_ms(OP_TIMEOUT_MS), &sig);
 
 	begin_op(name, "ioctl");
 	json_kv_uint("nr", _IOC_NR(cmd));
@@ -135,8 +144,9 @@ static void sweep_access(int fd)
 	emit_access("mmap-bar0", "mmap", bar0, r);
 }
 
-void parked_sweep(int fd)
+int parked_sweep(int fd)
 {
+	records = 0;
 	json_begin_array();
 	sweep_access(fd);
 
@@ -147,7 +157,7 @@ void parked_sweep(int fd)
 	 * kernel defines yet: a kernel whose pre-bind gate only covers the
 	 * ioctls it knows by name shows up here. BIND is excluded because
 	 * it is the one command a parked fd must accept. */
-	for (unsigned int nr = 0; nr < 256; nr++) {
+	for (unsigned int nr = NR_FIRST; nr <= NR_LAST; nr++) {
 		unsigned long cmd = _IO(VFIO_TYPE, nr);
 		char name[32];
 
@@ -157,6 +167,24 @@ void parked_sweep(int fd)
 		emit_ioctl(name, cmd, SCRATCH_SIZE, fd);
 	}
 	json_end_array();
+	return records;
+}
+
+void parked_emit_swept(int n)
+{
+	json_key("swept");
+	json_begin_object();
+	json_kv_int("records", n);
+	json_kv_uint("ioctl_nr_first", NR_FIRST);
+	json_kv_uint("ioctl_nr_last", NR_LAST);
+	json_key("skipped");
+	json_begin_array();
+	json_begin_object();
+	json_kv_string("name", "VFIO_DEVICE_BIND_IOMMUFD");
+	json_kv_uint("nr", _IOC_NR(VFIO_DEVICE_BIND_IOMMUFD));
+	json_end_object();
+	json_end_array();
+	json_end_object();
 }
 
 int parked_main(const char *path)
@@ -168,19 +196,23 @@ int parked_main(const char *path)
 
 	opened = sysret_of(open(path, O_RDWR | O_CLOEXEC));
 	json_begin_object();
+	json_kv_uint("time_scale", probe_time_scale);
 	json_kv_string("path", path);
 	json_key("open");
 	emit_sysret_object(opened);
 	json_key("ops");
 	if (opened.ret >= 0) {
-		parked_sweep((int)opened.ret);
+		int n = parked_sweep((int)opened.ret);
+
 		json_key("close");
 		emit_sysret_object(sysret_of(close((int)opened.ret)));
+		parked_emit_swept(n);
 	} else {
-		/* Sweeping fd -1 would only list EBADF 250 times. */
+		/* Sweeping fd -1 would only list EBADF 260 times. */
 		json_begin_array();
 		json_end_array();
 		json_kv_null("close");
+		json_kv_null("swept");
 	}
 	json_end_object();
 	return json_finish() < 0 ? 1 : 0;

@@ -123,6 +123,12 @@ void pci_emit(const struct bar *b, uint16_t command)
 		json_uint(b->size);
 	else
 		json_null();
-	json_kv_string("mmap_errname", b && b->size ? errname(b->mmap_err) : NULL);
-	json_kv_string("bar_errname", b ? errname(b->io_err) : NULL);
+	if (b && b->size)
+		json_kv_errname("mmap_errname", b->mmap_err);
+	else
+		json_kv_null("mmap_errname");
+	if (b)
+		json_kv_errname("bar_errname", b->io_err);
+	else
+		json_kv_null("bar_errname");
 }

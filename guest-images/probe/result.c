@@ -4,10 +4,8 @@
 
 #include "json.h"
 
-const char *errname(int err)
+const char *errname(int err, struct errname_buf *buf)
 {
-	static char unknown[24];
-
 	switch (err) {
 	case 0: return NULL;
 #define E(x) case x: return #x;
@@ -53,15 +51,22 @@ const char *errname(int err)
 	case 529: return "EIOCBQUEUED";
 	case 530: return "ERECALLCONFLICT";
 	}
-	snprintf(unknown, sizeof(unknown), "E%d", err);
-	return unknown;
+	snprintf(buf->s, sizeof(buf->s), "E%d", err);
+	return buf->s;
+}
+
+void json_kv_errname(const char *key, int err)
+{
+	struct errname_buf b;
+
+	json_kv_string(key, errname(err, &b));
 }
 
 void emit_sysret(struct sysret r)
 {
 	json_kv_int("ret", r.ret);
 	json_kv_int("errno", r.err);
-	json_kv_string("errname", errname(r.err));
+	json_kv_errname("errname", r.err);
 }
 
 void emit_sysret_object(struct sysret r)

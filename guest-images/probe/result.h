@@ -26,9 +26,18 @@ static inline struct sysret sysret_of(long long ret)
 	return r;
 }
 
-/* Symbolic name of an errno value; "E<num>" for unknown ones; NULL for 0.
- * The returned string for unknown values lives in a static buffer. */
-const char *errname(int err);
+/* Room for a formatted unknown value: "E-2147483648" and its NUL. */
+struct errname_buf {
+	char s[16];
+};
+
+/* Symbolic name of an errno value; NULL for 0. An unknown value is written
+ * "E<num>" into the caller's buf (and buf->s returned), so a name can be
+ * kept while other names are looked up. */
+const char *errname(int err, struct errname_buf *buf);
+
+/* "KEY": the name of err, or null for 0. */
+void json_kv_errname(const char *key, int err);
 
 /* Writes "ret", "errno", "errname" (null when the call succeeded) into the
  * object currently open. */

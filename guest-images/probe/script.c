@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "json.h"
 #include "ops.h"
 #include "scratch.h"
@@ -467,6 +468,7 @@ int script_main(int nsteps, char **texts)
 		return json_error_document("cannot map the scratch page");
 
 	json_begin_object();
+	json_kv_uint("time_scale", probe_time_scale);
 	json_key("steps");
 	json_begin_array();
 	for (int i = 0; i < nsteps; i++) {

@@ -48,12 +48,19 @@ check run '.steps | length == 3 and .[0].errname == "ENOENT"
 	and .[1].errname == "EBADF" and .[1].out_devid == null and .[2].ret == 0' \
 	"$probe" run 'open d /nonexistent' 'bind d #-1' 'sleep 1' || fail=1
 # /dev/null answers every ioctl with ENOTTY: the point is only that all 260
-# records (5 accesses, 13 named ioctls, 242 swept numbers) come out.
+# records (5 accesses, 13 named ioctls, 242 swept numbers) come out, and that
+# "swept" accounts for them: every nr in its range is tried once but the
+# skipped BIND.
 check parked '.open.ret >= 0 and (.ops | length) == 260 and .close.ret == 0
-	and all(.ops[]; .kind != "ioctl" or .nr != 118)' \
+	and .swept.records == 260 and .swept.skipped == [{"name": "VFIO_DEVICE_BIND_IOMMUFD", "nr": 118}]
+	and ([.ops[] | select(.kind == "ioctl") | .nr] | sort)
+	    == [range(.swept.ioctl_nr_first; .swept.ioctl_nr_last + 1) | select(. != 118)]' \
 	"$probe" parked /dev/null || fail=1
-check run-parked '.steps[1].ops | length == 260' \
+check parked-missing '.ops == [] and .close == null and .swept == null' \
+	"$probe" parked /nonexistent || fail=1
+check run-parked '(.steps[1].ops | length) == 260 and .steps[1].swept.records == 260' \
 	"$probe" run 'open n /dev/null' 'parked n' || fail=1
+check time-scale '.time_scale == 3' "$probe" --time-scale 3 run 'sleep 1' || fail=1
 # DMA buffers need no device: create, refill, inspect; a BUF.gpa address
 # resolves at run time (the GPA itself is null without root).
 check run-buf '.steps | length == 4 and .[0].ret == 0 and (.[0].gpas | length) == 2
@@ -62,12 +69,18 @@ check run-buf '.steps | length == 4 and .[0].ret == 0 and (.[0].gpas | length) =
 	"$probe" run 'buf b 8192 fill=0x5a' 'buf-fill b fill=1' 'buf-check b' \
 	'map-buf #-1 #1 b b.gpa' || fail=1
 
-status=0
-"$probe" run 'bind nosuchhandle #-1' >"$out/stdout" 2>/dev/null || status=$?
-if [ "$status" -eq 2 ] && [ ! -s "$out/stdout" ]; then
-	echo "ok   usage-error"
-else
-	echo "FAIL usage-error: exit $status, stdout: $(head -c 200 "$out/stdout")"
-	fail=1
-fi
+usage_error() { # NAME COMMAND...: exit 2 and nothing on stdout
+	name=$1
+	shift
+	status=0
+	"$@" >"$out/stdout" 2>/dev/null || status=$?
+	if [ "$status" -eq 2 ] && [ ! -s "$out/stdout" ]; then
+		echo "ok   $name"
+	else
+		echo "FAIL $name: exit $status, stdout: $(head -c 200 "$out/stdout")"
+		return 1
+	fi
+}
+usage_error usage-error "$probe" run 'bind nosuchhandle #-1' || fail=1
+usage_error bad-time-scale "$probe" --time-scale 0 run 'sleep 1' || fail=1
 exit $fail
