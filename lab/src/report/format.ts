@@ -1,7 +1,7 @@
 // Wording shared by the human-facing reporters, so a run reads the same on a TTY (line) and
 // in a CI log (plain): the same durations, the same summary, the same failure details.
 import { join } from 'node:path';
-import type { DmarFault, RunInfo, ScenarioResult, Summary } from './events.ts';
+import type { DmarFault, KernelFinding, RunInfo, ScenarioResult, Summary } from './events.ts';
 
 export function formatDuration(ms: number): string {
   if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
@@ -9,9 +9,29 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-/** "N passed, N failed, N errored, N skipped" — CI scripts grep for exactly this shape. */
-export function formatSummary(s: Summary): string {
-  return `${s.passed} passed, ${s.failed} failed, ${s.errored} errored, ${s.skipped} skipped`;
+/**
+ * "N passed, N failed, N errored, N skipped" — CI scripts grep for exactly this shape. A run
+ * that was cut short says so after it ("…, 1 interrupted, 5 not run"), never in place of it,
+ * so the grep keeps working and the reader still sees that the counts do not cover the plan.
+ */
+export function formatSummary(s: Summary, total?: number): string {
+  const base = `${s.passed} passed, ${s.failed} failed, ${s.errored} errored, ${s.skipped} skipped`;
+  const extra: string[] = [];
+  if (s.interrupted) extra.push(`${s.interrupted} interrupted`);
+  const missing = notRun(s, total);
+  if (missing) extra.push(`${missing} not run`);
+  return extra.length ? `${base}, ${extra.join(', ')}` : base;
+}
+
+/** Scenarios of the plan that never started (the run was interrupted before them). */
+export function notRun(s: Summary, total: number | undefined): number {
+  if (total === undefined) return 0;
+  return Math.max(0, total - (s.passed + s.failed + s.errored + s.skipped + s.interrupted));
+}
+
+/** The finding's normalised title (what groups the same crash), or its raw line for older reports. */
+export function findingTitle(k: KernelFinding): string {
+  return k.title || `${k.kind}: ${k.line}`;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -44,8 +64,9 @@ export function detailLines(r: ScenarioResult, runDir?: string): string[] {
   if (r.status === 'errored' && !r.error) lines.push('errored without a recorded error');
   if (r.skipReason) lines.push(...r.skipReason.split(/\r?\n/));
   for (const d of r.dmar.unexpected) lines.push(`unexpected DMAR fault: ${describeFault(d)}`);
-  for (const k of r.findings) lines.push(`kernel ${k.kind}: ${k.line}`);
-  if (r.status === 'failed' || r.status === 'errored') {
+  if (r.status === 'interrupted' && !r.error) lines.push('interrupted: the run was stopped while this scenario ran; it has no verdict');
+  for (const k of r.findings) lines.push(`kernel ${findingTitle(k)}`, `  ${k.line}`);
+  if (r.status === 'failed' || r.status === 'errored' || r.status === 'interrupted') {
     for (const [name, rel] of Object.entries(r.artifacts)) lines.push(`${name}: ${runDir ? join(runDir, rel) : rel}`);
   }
   return lines;

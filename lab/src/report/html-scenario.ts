@@ -2,7 +2,7 @@
 // wrong, and the evidence — steps, observations, DMAR faults, kernel findings, the serial
 // console and links to the artifacts in the run directory.
 import type { DmarFault, KernelFinding, ScenarioResult, StepResult } from './events.ts';
-import { formatDuration } from './format.ts';
+import { findingTitle, formatDuration } from './format.ts';
 import { artifactHref, Html, html, join } from './html-escape.ts';
 import { observationsHtml } from './html-observations.ts';
 
@@ -63,6 +63,7 @@ function problemHtml(r: ScenarioResult): Html | '' {
   const parts: Html[] = [];
   if (r.error) parts.push(html`<div class="problem"><b>${r.status === 'errored' ? 'Errored' : 'Stopped'} during ${r.error.phase}</b><pre>${r.error.message.trimEnd()}</pre></div>`);
   if (r.status === 'errored' && !r.error) parts.push(html`<div class="problem"><b>Errored without a recorded error.</b></div>`);
+  if (r.status === 'interrupted' && !r.error) parts.push(html`<div class="problem"><b>Interrupted:</b> the run was stopped while this scenario ran; it has no verdict.</div>`);
   if (r.skipReason) parts.push(html`<div class="problem skipped"><b>Skipped:</b> ${r.skipReason}</div>`);
   const failures = failuresOutsideTable(r);
   if (failures.length) {
@@ -118,13 +119,13 @@ function findingsHtml(findings: readonly KernelFinding[]): Html {
   return join(
     findings.map(
       (k, i) =>
-        html`<details class="finding"${i === 0 ? html` open` : ''}><summary><span class="badge kind">${k.kind}</span> <code>${k.line}</code></summary><pre>${k.excerpt.trimEnd()}</pre></details>`,
+        html`<details class="finding"${i === 0 ? html` open` : ''}><summary><span class="badge kind">${k.kind}</span> <b>${findingTitle(k)}</b> <code>${k.line}</code></summary><pre>${k.excerpt.trimEnd()}</pre></details>`,
     ),
   );
 }
 
 function serialHtml(r: ScenarioResult, excerpt: string | undefined): Html | '' {
-  if (r.status !== 'failed' && r.status !== 'errored') return '';
+  if (r.status !== 'failed' && r.status !== 'errored' && r.status !== 'interrupted') return '';
   const text = (r.error?.serialTail || excerpt || '').trimEnd();
   if (text) {
     const lines = text.split(/\r\n|\r|\n/).length;

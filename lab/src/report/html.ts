@@ -5,7 +5,7 @@
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { KernelFinding, RunEvent, RunInfo, ScenarioResult, Status, Summary } from './events.ts';
 import { FileReporter, type RunReport } from './file-reporter.ts';
-import { formatDuration, formatSummary } from './format.ts';
+import { findingTitle, formatDuration, formatSummary } from './format.ts';
 import { Html, html } from './html-escape.ts';
 import { formatMs, scenarioHtml, statusBadge } from './html-scenario.ts';
 import { readTail } from './html-serial-tail.ts';
@@ -19,8 +19,8 @@ export interface HtmlOptions {
 }
 
 const SERIAL_EXCERPT_LINES = 60;
-const ORDER: Record<Status, number> = { failed: 0, errored: 1, skipped: 2, passed: 3 };
-const STATUSES = ['passed', 'failed', 'errored', 'skipped'] as const;
+const ORDER: Record<Status, number> = { failed: 0, errored: 1, interrupted: 2, skipped: 3, passed: 4 };
+const STATUSES = ['passed', 'failed', 'errored', 'skipped', 'interrupted'] as const;
 
 // default-src 'none' makes "nothing fetched, nothing run" a property of the file, should
 // anything in the data ever get past the escaping.
@@ -42,7 +42,7 @@ export function renderHtml({ run, summary, results }: RunReport, options: HtmlOp
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>iommufd-lab ${run.runId}: ${formatSummary(summary)}</title>
+<title>iommufd-lab ${run.runId}: ${formatSummary(summary, run.total)}</title>
 <style>${new Html(STYLE)}</style>
 </head>
 <body>
@@ -74,7 +74,7 @@ ${k ? html`<dt>Base</dt><dd><code>${k.base}</code></dd><dt>Series</dt><dd>${seri
 <dt>Lab</dt><dd>iommufd-lab ${run.labVersion}</dd>
 <dt>Run directory</dt><dd><code>${run.runDir}</code></dd>
 </dl>
-${finished < run.total ? html`<p class="banner"><b>Interrupted:</b> ${finished} of ${run.total} scenarios finished; the others have no result.</p>` : ''}
+${finished < run.total || summary.interrupted ? html`<p class="banner"><b>Interrupted:</b> ${finished - summary.interrupted} of ${run.total} scenarios finished; ${summary.interrupted ? `${summary.interrupted} was stopped while it ran, ` : ''}${run.total - finished} never started. Those have no result.</p>` : ''}
 <div class="tiles">${STATUSES.map((s) => html`<div class="tile ${s}${summary[s] ? ' nonzero' : ''}"><b>${summary[s]}</b>${s}</div>`)}</div>
 </header>`;
 }
@@ -100,11 +100,11 @@ function overviewHtml(entries: readonly Entry[]): Html {
 </section>`;
 }
 
-/** "1 BUG, 4 oops, 4 WARN" in order of first appearance. */
+/** "BUG: … in f; 2× WARNING in g" — each distinct crash title once, in order of first appearance. */
 function findingKinds(findings: readonly KernelFinding[]): string {
   const counts = new Map<string, number>();
-  for (const f of findings) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
-  return [...counts].map(([kind, n]) => `${n} ${kind}`).join(', ');
+  for (const f of findings) counts.set(findingTitle(f), (counts.get(findingTitle(f)) ?? 0) + 1);
+  return [...counts].map(([title, n]) => (n > 1 ? `${n}× ${title}` : title)).join('; ');
 }
 
 /** The run directory as seen from the HTML file, for relative artifact links. */
@@ -135,7 +135,7 @@ export class HtmlReporter extends FileReporter {
 
   private async keepExcerpt(r: ScenarioResult, runDir: string): Promise<void> {
     const serial = r.artifacts.serial;
-    if ((r.status !== 'failed' && r.status !== 'errored') || r.error?.serialTail || !serial || this.excerpts.has(r.scenario.id)) return;
+    if ((r.status !== 'failed' && r.status !== 'errored' && r.status !== 'interrupted') || r.error?.serialTail || !serial || this.excerpts.has(r.scenario.id)) return;
     const text = await readTail(isAbsolute(serial) ? serial : join(runDir, serial), SERIAL_EXCERPT_LINES);
     if (text) this.excerpts.set(r.scenario.id, text);
   }

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { RunInfo, ScenarioResult } from './events.ts';
 import { FileReporter, type RunReport } from './file-reporter.ts';
-import { describeFault } from './format.ts';
+import { describeFault, findingTitle } from './format.ts';
 import { oneLine } from './text.ts';
 import { xmlAttrs, xmlText } from './xml.ts';
 
@@ -17,9 +17,11 @@ interface Totals {
   skipped: number;
 }
 
-function totals(results: ScenarioResult[]): Totals {
+// An interrupted scenario has no verdict and is nobody's expectation failing: it is an error
+// (typed "interrupted"), so CI shows the run as not passed.
+function totals(results: ScenarioResult[], notRun = 0): Totals {
   const n = (s: ScenarioResult['status']) => results.filter((r) => r.status === s).length;
-  return { tests: results.length, failures: n('failed'), errors: n('errored'), skipped: n('skipped') };
+  return { tests: results.length + notRun, failures: n('failed'), errors: n('errored') + n('interrupted') + notRun, skipped: n('skipped') };
 }
 
 /** Areas in order of first appearance, so the XML follows the run. */
@@ -32,8 +34,12 @@ function byArea(results: ScenarioResult[]): Map<string, ScenarioResult[]> {
 export function renderJunit({ run, summary, results }: RunReport): string {
   const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
   // Totals are counted from the results written below, so they always agree with the body.
-  out.push(`<testsuites${xmlAttrs({ name: 'iommufd-lab', ...totals(results), time: seconds(summary.ms), timestamp: run.startedAt })}>`);
+  // Scenarios of the plan that never started (the run was interrupted) are counted too, in a
+  // suite of their own: the events name only what started, so they are numbered, not named.
+  const notRun = Math.max(0, run.total - results.length);
+  out.push(`<testsuites${xmlAttrs({ name: 'iommufd-lab', ...totals(results, notRun), time: seconds(summary.ms), timestamp: run.startedAt })}>`);
   for (const [area, rs] of byArea(results)) out.push(...suite(area, rs, run));
+  if (notRun) out.push(...notRunSuite(results.length, notRun, run));
   out.push('</testsuites>');
   return `${out.join('\n')}\n`;
 }
@@ -46,6 +52,15 @@ function suite(area: string, results: ScenarioResult[], run: RunInfo): string[] 
     ...results.flatMap((r) => testcase(r, run.runDir)),
     '  </testsuite>',
   ];
+}
+
+function notRunSuite(finished: number, notRun: number, run: RunInfo): string[] {
+  const cases = Array.from({ length: notRun }, (_, i) => {
+    const attrs = xmlAttrs({ classname: 'not-run', name: `not run ${finished + i + 1} of ${run.total}`, time: seconds(0) });
+    const message = 'the run was interrupted before this scenario started';
+    return `    <testcase${attrs}>\n      <error${xmlAttrs({ message, type: 'not-run' })}/>\n    </testcase>`;
+  });
+  return [`  <testsuite${xmlAttrs({ name: 'not-run', tests: notRun, failures: 0, errors: notRun, skipped: 0, time: seconds(0), timestamp: run.startedAt })}>`, ...cases, '  </testsuite>'];
 }
 
 function properties(run: RunInfo): string[] {
@@ -88,6 +103,10 @@ function outcome(r: ScenarioResult): string[] {
       if (e.serialTail) body.push('', 'serial console (tail):', e.serialTail.replace(/\s+$/, ''));
       return [`      <error${xmlAttrs({ message: oneLine(e.message), type: e.phase })}>${xmlText(body.join('\n'))}</error>`];
     }
+    case 'interrupted': {
+      const message = r.error?.message ?? 'the run was stopped while this scenario ran; it has no verdict';
+      return [`      <error${xmlAttrs({ message: oneLine(message), type: 'interrupted' })}>${xmlText([message, ...kernelLines(r)].join('\n'))}</error>`];
+    }
   }
 }
 
@@ -108,7 +127,7 @@ function failureBody(r: ScenarioResult): string {
 function kernelLines(r: ScenarioResult): string[] {
   const lines: string[] = [];
   if (r.dmar.unexpected.length) lines.push('unexpected DMAR faults:', ...r.dmar.unexpected.map((d) => `  - ${describeFault(d)}`));
-  if (r.findings.length) lines.push('kernel findings:', ...r.findings.map((k) => `  - ${k.kind}: ${k.line}`));
+  if (r.findings.length) lines.push('kernel findings:', ...r.findings.map((k) => `  - ${findingTitle(k)}\n    ${k.line}`));
   return lines;
 }
 

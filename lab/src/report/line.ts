@@ -1,12 +1,13 @@
 // The interactive display: one line per finished scenario, details indented below, and on a
 // real terminal a single "running" line rewritten in place so a long boot does not look hung.
 import type { Reporter, RunEvent, ScenarioResult, Status, Summary } from './events.ts';
-import { describeRun, detailLines, formatDuration, formatSummary } from './format.ts';
+import { describeRun, detailLines, formatDuration, formatSummary, notRun } from './format.ts';
 import type { TextSink } from './sink.ts';
 
-const SYMBOL: Record<Status, string> = { passed: '✔', failed: '✘', errored: '!', skipped: '-' };
-// SGR colours: green, red, magenta (errored is the lab's fault, not the kernel's), yellow.
-const COLOUR: Record<Status, number> = { passed: 32, failed: 31, errored: 35, skipped: 33 };
+const SYMBOL: Record<Status, string> = { passed: '✔', failed: '✘', errored: '!', skipped: '-', interrupted: '■' };
+// SGR colours: green, red, magenta (errored is the lab's fault, not the kernel's), yellow, cyan
+// (interrupted: nobody's fault, no verdict).
+const COLOUR: Record<Status, number> = { passed: 32, failed: 31, errored: 35, skipped: 33, interrupted: 36 };
 const CLEAR_LINE = '\r\x1b[2K';
 
 export interface LineOptions {
@@ -23,6 +24,7 @@ export class LineReporter implements Reporter {
   private readonly color: boolean;
   private readonly live: boolean;
   private runDir: string | undefined;
+  private total: number | undefined;
   private running: string | undefined;
 
   constructor(options: LineOptions = {}) {
@@ -35,6 +37,7 @@ export class LineReporter implements Reporter {
     switch (event.type) {
       case 'run-start':
         this.runDir = event.run.runDir;
+        this.total = event.run.total;
         this.print([describeRun(event.run)]);
         break;
       case 'scenario-start':
@@ -64,9 +67,11 @@ export class LineReporter implements Reporter {
   }
 
   private summaryLine(s: Summary): string {
-    const parts = formatSummary(s).split(', ');
-    const counts = [s.passed, s.failed, s.errored, s.skipped];
-    const colours = [COLOUR.passed, COLOUR.failed, COLOUR.errored, COLOUR.skipped];
+    // formatSummary names interrupted and not-run only when non-zero, so they are parts 5 and 6 when present.
+    const parts = formatSummary(s, this.total).split(', ');
+    const missing = notRun(s, this.total);
+    const counts = [s.passed, s.failed, s.errored, s.skipped, ...(s.interrupted ? [s.interrupted] : []), ...(missing ? [missing] : [])];
+    const colours = [COLOUR.passed, COLOUR.failed, COLOUR.errored, COLOUR.skipped, ...(s.interrupted ? [COLOUR.interrupted] : []), ...(missing ? [COLOUR.interrupted] : [])];
     // Only non-zero counts are coloured, so a clean run shows no red.
     const painted = parts.map((p, i) => ((counts[i] ?? 0) > 0 ? this.paint(colours[i] ?? 0, p) : p));
     return `${painted.join(', ')} (${formatDuration(s.ms)})`;

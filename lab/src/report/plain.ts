@@ -4,7 +4,7 @@ import type { Reporter, RunEvent, ScenarioResult, Status } from './events.ts';
 import { describeRun, detailLines, formatDuration, formatSummary } from './format.ts';
 import type { TextSink } from './sink.ts';
 
-const WORD: Record<Status, string> = { passed: 'PASS', failed: 'FAIL', errored: 'ERROR', skipped: 'SKIP' };
+const WORD: Record<Status, string> = { passed: 'PASS', failed: 'FAIL', errored: 'ERROR', skipped: 'SKIP', interrupted: 'INTERRUPTED' };
 
 export interface PlainOptions {
   stream?: TextSink;
@@ -42,7 +42,7 @@ export class PlainReporter implements Reporter {
         break;
       case 'run-end':
         this.line(`DONE results in ${event.run.runDir} (${formatDuration(event.summary.ms)})`);
-        this.write([formatSummary(event.summary)]);
+        this.write([formatSummary(event.summary, event.run.total)]);
         break;
     }
   }

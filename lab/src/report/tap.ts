@@ -2,7 +2,7 @@
 // scenarios that did not pass carry a YAML diagnostics block: that is where a reader looks.
 import type { ScenarioResult } from './events.ts';
 import { FileReporter, type RunReport } from './file-reporter.ts';
-import { formatSummary } from './format.ts';
+import { findingTitle, formatSummary } from './format.ts';
 import { oneLine, stripAnsi } from './text.ts';
 import { toYaml, type YamlValue } from './yaml.ts';
 
@@ -11,10 +11,19 @@ export function tapEscape(text: string): string {
   return oneLine(text).replace(/\\/g, '\\\\').replace(/#/g, '\\#');
 }
 
-export function renderTap({ summary, results }: RunReport): string {
-  const out = ['TAP version 14', `1..${results.length}`];
+/**
+ * The plan is what the run meant to do (run.total), not what finished: a run cut short by
+ * Ctrl-C or SIGTERM has one "not ok" per scenario that never started, so a TAP consumer counts
+ * them as not passed instead of seeing a shorter, all-green plan.
+ */
+export function renderTap({ run, summary, results }: RunReport): string {
+  const planned = Math.max(run.total, results.length);
+  const out = ['TAP version 14', `1..${planned}`];
   results.forEach((r, i) => out.push(...testPoint(r, i + 1)));
-  out.push(`# ${formatSummary(summary)}`);
+  for (let n = results.length + 1; n <= planned; n++) {
+    out.push(`not ok ${n} - not run`, '  ---', ...toYaml({ status: 'not-run', message: 'the run was interrupted before this scenario started' }, 2), '  ...');
+  }
+  out.push(`# ${formatSummary(summary, run.total)}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -27,6 +36,7 @@ function testPoint(r: ScenarioResult, n: number): string[] {
       return [`ok ${n} - ${description} # SKIP${r.skipReason ? ` ${tapEscape(r.skipReason)}` : ''}`];
     case 'failed':
     case 'errored':
+    case 'interrupted':
       // The block is indented two spaces under its test point, as TAP 14 requires.
       return [`not ok ${n} - ${description}`, '  ---', ...toYaml(diagnostics(r), 2), '  ...'];
   }
@@ -41,11 +51,13 @@ function diagnostics(r: ScenarioResult): { [key: string]: YamlValue } {
     const error: { [key: string]: YamlValue } = { phase: r.error.phase, message: r.error.message };
     if (r.error.serialTail) error.serial_tail = consoleText(r.error.serialTail);
     d.error = error;
+  } else if (r.status === 'interrupted') {
+    d.message = 'the run was stopped while this scenario ran; it has no verdict';
   } else if (r.status === 'errored') {
     d.error = { phase: 'unknown', message: 'errored without a recorded error' };
   }
   if (r.dmar.unexpected.length) d.unexpected_dmar = r.dmar.unexpected.map((f) => ({ ...f }));
-  if (r.findings.length) d.findings = r.findings.map((k) => ({ kind: k.kind, line: k.line }));
+  if (r.findings.length) d.findings = r.findings.map((k) => ({ kind: k.kind, title: findingTitle(k), line: k.line }));
   return d;
 }
 

@@ -63,7 +63,7 @@ export const failed = result('cdev', 'double-bind', 'failed', 1500, {
     observed: [{ device: '00:03.0', access: 'write', address: '0x20000000', reason: '0x05 PTE Write access is not set' }],
     unexpected: [{ device: '00:03.0', access: 'write', address: '0x20000000', reason: '0x05 PTE Write access is not set' }],
   },
-  findings: [{ kind: 'WARN', line: 'WARNING: CPU: 0 PID: 1 at drivers/vfio/vfio_main.c:42', excerpt: 'Call Trace: ...' }],
+  findings: [{ kind: 'WARN', title: 'WARNING in vfio_main', line: 'WARNING: CPU: 0 PID: 1 at drivers/vfio/vfio_main.c:42', excerpt: 'Call Trace: ...' }],
   artifacts: { serial: 'cdev/double-bind/serial.log', dmesg: 'cdev/double-bind/dmesg.txt' },
 });
 
@@ -99,4 +99,18 @@ export async function feed(reporter: Reporter, list: RunEvent[] = events()): Pro
 export function sink(isTTY = false): { write(chunk: string): boolean; readonly isTTY: boolean; columns: number; text(): string } {
   const chunks: string[] = [];
   return { write: (c: string) => chunks.push(c) > 0, isTTY, columns: 80, text: () => chunks.join('') };
+}
+
+/**
+ * A run of six planned scenarios stopped by Ctrl-C during the third: two finished, one
+ * interrupted, three never started (what the runner hands the reporters on an interrupt).
+ */
+export const interruptedRun: RunInfo = { ...run, total: 6 };
+export const stopped = result('cdev', 'parked', 'interrupted', 4200, { artifacts: { serial: 'cdev/parked/serial.log' } });
+export const interruptedResults = [passed, failed, stopped];
+export function interruptedEvents(): RunEvent[] {
+  const out: RunEvent[] = [{ type: 'run-start', run: interruptedRun }];
+  for (const r of interruptedResults) out.push({ type: 'scenario-start', scenario: r.scenario }, { type: 'scenario-end', result: r });
+  out.push({ type: 'run-end', run: interruptedRun, summary: summarize(interruptedResults, 8_900), results: interruptedResults });
+  return out;
 }

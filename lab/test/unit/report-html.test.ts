@@ -75,7 +75,7 @@ test('data is escaped: markup, ampersands, quotes, escape sequences and control 
     failures: [evil],
     observations: [{ op: evil, expected: evil, observed: evil, ok: false }],
     dmar: { expected: [], observed: [], unexpected: [{ device: evil, access: 'write', address: evil, reason: evil }] },
-    findings: [{ kind: evil, line: evil, excerpt: evil }],
+    findings: [{ kind: evil, title: evil, line: evil, excerpt: evil }],
     error: { phase: evil, message: evil, serialTail: evil },
     artifacts: { [evil]: 'javascript:alert(document.cookie)/<script>x</script>', note: evil },
   };
@@ -112,7 +112,7 @@ test('a failed scenario shows the rows that did not hold, its DMAR faults and ke
   t.regex(section, /<div class="problem failed"><b>Did not hold<\/b><ul><li class="mono">second BIND returned 0/);
   t.regex(section, /1 observed, <span class="bad-line">1 unexpected<\/span>/);
   t.regex(section, /<tr class="bad"><td>unexpected<\/td><td class="mono">00:03\.0<\/td><td>write<\/td><td class="mono">0x20000000<\/td><td class="mono">0x05 PTE Write access is not set<\/td><\/tr>/);
-  t.regex(section, /<details class="finding" open><summary><span class="badge kind">WARN<\/span> <code>WARNING: CPU: 0 PID: 1 at drivers\/vfio\/vfio_main\.c:42<\/code><\/summary><pre>Call Trace: \.\.\.<\/pre><\/details>/);
+  t.regex(section, /<details class="finding" open><summary><span class="badge kind">WARN<\/span> <b>WARNING in vfio_main<\/b> <code>WARNING: CPU: 0 PID: 1 at drivers\/vfio\/vfio_main\.c:42<\/code><\/summary><pre>Call Trace: \.\.\.<\/pre><\/details>/);
   t.regex(section, /<td>second bind<pre class="step-msg">expected EBUSY<\/pre><\/td><td><span class="badge failed">failed<\/span><\/td><td class="num">40 ms<\/td>/);
 });
 

@@ -21,7 +21,7 @@ test('schemaVersion, run, summary and results, pretty-printed, and no temp file 
   const report = JSON.parse(text);
   t.deepEqual(Object.keys(report), ['schemaVersion', 'run', 'summary', 'results']);
   t.is(report.run.runId, '20250101-120000-abcd');
-  t.deepEqual(report.summary, { passed: 1, failed: 1, errored: 1, skipped: 1, ms: 95_250 });
+  t.deepEqual(report.summary, { passed: 1, failed: 1, errored: 1, skipped: 1, interrupted: 0, ms: 95_250 });
   t.deepEqual(report.results.map((r: { scenario: { id: string }; status: string }) => [r.scenario.id, r.status]), [
     ['cdev/parked-fd', 'passed'],
     ['cdev/double-bind', 'failed'],
@@ -41,7 +41,7 @@ test('a run cut short before run-end still gets a report of what finished on clo
   await feed(new FileReporter('json', join(dir, 'partial.json'), renderJson, () => now.shift() ?? 0), all.slice(0, secondEnd + 1));
   const report = JSON.parse(await readFile(join(dir, 'partial.json'), 'utf8'));
   t.is(report.run.total, 4);
-  t.deepEqual(report.summary, { passed: 1, failed: 1, errored: 0, skipped: 0, ms: 3_500 });
+  t.deepEqual(report.summary, { passed: 1, failed: 1, errored: 0, skipped: 0, interrupted: 0, ms: 3_500 });
   t.is(report.results.length, 2);
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JunitReporter } from '../../src/report/junit.ts';
 import { xmlAttr, xmlText } from '../../src/report/xml.ts';
-import { feed } from './report-fixture.ts';
+import { feed, interruptedEvents } from './report-fixture.ts';
 
 interface Element {
   name: string;
@@ -134,4 +134,18 @@ test('escaping drops what XML cannot carry and keeps attribute newlines', (t) =>
   t.is(xmlText('a\x00b\x1b[1mc\x1b[0m]]>\uFFFE\uD800d'), 'abc]]&gt;d');
   t.is(xmlAttr('"x"\n\ty'), '&quot;x&quot;&#10;&#9;y');
   t.is(xmlText('😀 & <'), '😀 &amp; &lt;');
+});
+
+test('an interrupted run counts the interrupted scenario and every one never started as errors', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lab-report-junit-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'report.xml');
+  await feed(new JunitReporter(path), interruptedEvents());
+  const root = parseXml(await readFile(path, 'utf8'));
+  t.like(root.attrs, { tests: '6', failures: '1', errors: '4', skipped: '0' });
+  const suites = find(root, 'testsuite');
+  t.deepEqual(suites.map((s) => [s.attrs.name, s.attrs.tests, s.attrs.errors]), [['cdev', '3', '1'], ['not-run', '3', '3']]);
+  const errors = find(root, 'error');
+  t.deepEqual(errors.map((e) => e.attrs.type), ['interrupted', 'not-run', 'not-run', 'not-run']);
+  t.deepEqual(find(root, 'testcase').slice(3).map((c) => c.attrs.name), ['not run 4 of 6', 'not run 5 of 6', 'not run 6 of 6']);
 });

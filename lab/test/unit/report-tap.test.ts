@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TapReporter } from '../../src/report/tap.ts';
-import { feed } from './report-fixture.ts';
+import { feed, interruptedEvents } from './report-fixture.ts';
 
 async function tap(t: ExecutionContext): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-report-tap-'));
@@ -57,4 +57,24 @@ test('diagnostics carry status, failures, observations, error and duration, inde
   const tail = errored.indexOf('    serial_tail: |-');
   t.deepEqual(errored.slice(tail + 1), ['      [    1.000] pci 0000:00:03.0: <&> "quoted" bell', '      [    1.200] Kernel panic - not syncing ]]>']);
   t.false(errored.join('\n').includes('\x07'));
+});
+
+test('an interrupted run keeps the planned count: the interrupted scenario and each one never started are not ok', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lab-report-tap-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'report.tap');
+  await feed(new TapReporter(path), interruptedEvents());
+  const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
+  t.is(lines[1], '1..6');
+  t.deepEqual(lines.filter((l) => /^(not )?ok \d+ - /.test(l)), [
+    'ok 1 - cdev/parked-fd',
+    'not ok 2 - cdev/double-bind',
+    'not ok 3 - cdev/parked',
+    'not ok 4 - not run',
+    'not ok 5 - not run',
+    'not ok 6 - not run',
+  ]);
+  t.true(block(lines, 'not ok 3 - cdev/parked').includes('  status: interrupted'));
+  t.true(block(lines, 'not ok 4 - not run').includes('  status: not-run'));
+  t.is(lines.at(-1), '# 1 passed, 1 failed, 0 errored, 0 skipped, 1 interrupted, 3 not run');
 });
