@@ -29,12 +29,12 @@ export type Verdict = Pick<ScenarioResult, 'status' | 'failures' | 'findings' | 
 
 const signals: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
 
-/** "guest probe failed (exit 137)" → "SIGKILL": a shell reports a child killed by signal N as 128+N. */
-export function probeSignal(message: string): string | undefined {
-  const m = /guest (?:probe|command) failed \(exit (\d+)\)/.exec(message);
-  const code = m ? Number(m[1]) : NaN;
+/** "guest probe failed (exit 137)" → probe, SIGKILL: a shell reports a child killed by signal N as 128+N. */
+export function killedBy(message: string): { who: 'probe' | 'guest command'; signal: string } | undefined {
+  const m = /guest (probe|command) failed \(exit (\d+)\)/.exec(message);
+  const code = m ? Number(m[2]) : NaN;
   if (!(code > 128 && code < 160)) return undefined;
-  return signals[code - 128] ?? `signal ${code - 128}`;
+  return { who: m![1] === 'probe' ? 'probe' : 'guest command', signal: signals[code - 128] ?? `signal ${code - 128}` };
 }
 
 /** The last line the guest printed on its console, for "no answer" messages. */
@@ -47,8 +47,8 @@ export function lastConsoleLine(serial: string): string | undefined {
 function describeError(o: Observed, findings: readonly KernelFinding[]): string {
   const message = o.error?.message ?? '';
   const first = findings[0];
-  const sig = probeSignal(message);
-  if (sig) return `probe killed by ${sig}${first ? ` after ${article(first.kind)} ${first.kind} in the kernel: ${first.title}` : ''}`;
+  const killed = killedBy(message);
+  if (killed) return `${killed.who} killed by ${killed.signal}${first ? ` after ${article(first.kind)} ${first.kind} in the kernel: ${first.title}` : ''}`;
   if (o.qemuExit) return `${o.qemuExit} during ${o.phase}${first ? ` after ${first.title}` : ''}`;
   if (/no answer|did not answer|within [\d.]+ s/.test(message) && !/last console line/.test(message)) {
     const last = lastConsoleLine(o.serial);

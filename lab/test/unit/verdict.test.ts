@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { judgeScenario, lastConsoleLine, probeSignal, type Observed } from '../../src/scenario/verdict.ts';
+import { judgeScenario, lastConsoleLine, killedBy, type Observed } from '../../src/scenario/verdict.ts';
 
 // Serial logs of the lab kernel under real faults, provoked with LKDTM in a real guest
 // (echo EXCEPTION|WARNING|BUG > /sys/kernel/debug/provoke-crash/DIRECT).
@@ -62,7 +62,7 @@ test('undeclared DMAR faults fail a finished scenario; declared ones do not', (t
 });
 
 test('exit codes of a shell map to the signal that killed the probe', (t) => {
-  t.is(probeSignal('guest probe failed (exit 137): x'), 'SIGKILL');
-  t.is(probeSignal('guest probe failed (exit 139): x'), 'SIGSEGV');
-  t.is(probeSignal('guest probe failed (exit 1): x'), undefined);
+  t.deepEqual(killedBy('guest probe failed (exit 137): x'), { who: 'probe', signal: 'SIGKILL' });
+  t.deepEqual(killedBy('guest command failed (exit 139): x'), { who: 'guest command', signal: 'SIGSEGV' });
+  t.is(killedBy('guest probe failed (exit 1): x'), undefined);
 });

@@ -1,0 +1,97 @@
+// The fault matrix: each row a real fault against a real guest — an oops, a WARN and a panic
+// from the kernel's own LKDTM, a QEMU stopped (SIGSTOP) or killed (SIGKILL) mid-scenario, and
+// series whose kernel oopses at boot or in BIND — asserting the verdict, its message, that the
+// run goes on to the next scenario, and that no QEMU is left.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { createReporters } from '../../src/report/create.ts';
+import type { ScenarioResult } from '../../src/report/events.ts';
+import { loadScenarios } from '../../src/scenario/loader.ts';
+import { plan } from '../../src/scenario/planner.ts';
+import { runSession } from '../../src/scenario/session.ts';
+import { repoRoot } from '../../src/util/paths.ts';
+import { cache, fixtures, liveQemus, progress } from './harness.ts';
+
+const labw = join(repoRoot, 'labw');
+const env = { LAB_NO_BOOTSTRAP: '1', CI: '1' };
+
+let byId: Map<string, ScenarioResult>;
+let wallMs = 0;
+
+test.before(async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'lab-faults-'));
+  const jobs = plan(await loadScenarios(join(fixtures, 'scenarios'), repoRoot), { patterns: [] });
+  const reporter = createReporters([], { runDir, interactive: false, stdout: { write: () => true }, stderr: { write: () => true } });
+  const t0 = Date.now();
+  const { results } = await runSession({ jobs, kernel: { series: [], configs: [], baseConfig: 'tinyconfig', cwd: repoRoot }, runDir, cache, progress, reporter, parallel: 1, signal: new AbortController().signal });
+  wallMs = Date.now() - t0;
+  byId = new Map(results.map((r) => [r.scenario.id, r]));
+});
+
+const row = (id: string) => byId.get(`faults/${id}`)!;
+
+test.serial('an oops that kills the guest command fails the scenario, naming the signal and the crash', (t) => {
+  const r = row('oops-kills-the-command');
+  t.is(r.status, 'failed', JSON.stringify(r.error ?? r.failures));
+  t.is(r.failures[0], 'guest command killed by SIGKILL after an oops in the kernel: BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION');
+  t.deepEqual(r.findings.map((f) => f.title), ['BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION']);
+});
+
+test.serial('a WARN fails the scenario though the command lived and every expectation held', (t) => {
+  const r = row('warn-command-lives');
+  t.is(r.status, 'failed');
+  t.deepEqual(r.findings.map((f) => f.title), ['WARNING in lkdtm_WARNING']);
+  t.false(r.failures.some((f) => /the command after the WARN/.test(f)));
+});
+
+test.serial('a panic mid-scenario fails it with the panic, and says QEMU exited', (t) => {
+  const r = row('panic-mid-scenario');
+  t.is(r.status, 'failed', JSON.stringify(r.error ?? r.failures));
+  t.true(r.findings.some((f) => f.title === 'Kernel panic: dumptest'), JSON.stringify(r.findings.map((f) => f.title)));
+  t.regex(r.failures[0]!, /^QEMU exited .*during scenario after Kernel panic: dumptest$/);
+});
+
+test.serial('a guest stopped mid-scenario is errored within its deadline, with the last console line', (t) => {
+  const r = row('guest-stops-answering');
+  t.is(r.status, 'errored');
+  t.regex(r.error!.message, /no answer.*; last console line: before-the-hang/);
+  // Body deadline 10 s × 4 (TCG) plus boot and teardown: well under the 60 s body default.
+  t.true(r.ms < 90_000, `${r.ms} ms`);
+});
+
+test.serial('a QEMU killed mid-scenario is errored and says how QEMU ended', (t) => {
+  const r = row('qemu-killed');
+  t.is(r.status, 'errored');
+  t.regex(r.error!.message, /^QEMU exited \((signal (9|SIGKILL))\) during scenario/);
+});
+
+test.serial('the run goes on after every fault: the next scenario passes in a fresh guest, and no QEMU is left', async (t) => {
+  t.is(row('zz-after-the-faults').status, 'passed', JSON.stringify(row('zz-after-the-faults').failures));
+  t.deepEqual(await liveQemus(), []);
+  t.log(`fault matrix (6 scenarios): ${(wallMs / 1000).toFixed(1)} s`);
+});
+
+test.serial('validate: a series whose kernel oopses at boot is a regression, and the verdict says the tip does not boot', async (t) => {
+  const r = await execa(labw, ['validate', '--series', join(fixtures, 'series/initcall-null-deref.mbox'), 'cdev/grant', 'cdev/group'], { reject: false, env });
+  t.is(r.exitCode, 1, r.stderr.slice(-1500));
+  t.regex(r.stdout, /^cdev\/grant-is-per-fd-and-bind-is-single\s+passed\s+failed\s+REGRESSION$/m);
+  t.regex(r.stdout, /^2 regression\(s\) — tip kernel does not boot: BUG: kernel NULL pointer dereference in vfio_init: /m);
+  t.notRegex(r.stdout, /no regressions/);
+});
+
+test.serial('validate: a series whose BIND oopses leads with the shared cause', async (t) => {
+  const r = await execa(labw, ['validate', '--series', join(fixtures, 'series/bind-null-deref.mbox'), 'cdev/grant', 'cdev/bind-validates', 'cdev/parked'], { reject: false, env });
+  t.is(r.exitCode, 1, r.stderr.slice(-1500));
+  t.regex(r.stdout, /^cdev\/parked-fd-blocks-every-op\s+passed\s+passed\s+still-passing$/m);
+  t.regex(r.stdout, /^2 regression\(s\) — all 2 regressions share one cause: BUG: kernel NULL pointer dereference in vfio_df_ioctl_bind_iommufd: /m);
+  t.regex(r.stdout, /NEW: BUG: kernel NULL pointer dereference in vfio_df_ioctl_bind_iommufd \(2 scenarios/);
+});
+
+test.serial('validate: a harmless series has no regressions and exits 0', async (t) => {
+  const r = await execa(labw, ['validate', '--series', join(fixtures, 'series/extraversion.mbox'), 'cdev/grant', 'cdev/group'], { reject: false, env });
+  t.is(r.exitCode, 0, r.stderr.slice(-1500));
+  t.regex(r.stdout, /^no regressions$/m);
+});
