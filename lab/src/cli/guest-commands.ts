@@ -1,10 +1,11 @@
 // `lab boot`, `lab exec`, `lab ssh`, `lab clean`: a guest for a person at a terminal.
+import { chmodSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bootGuest, prepareGuest, resolveAccel } from '../lab.ts';
 import { qemuArgv } from '../qemu/argv.ts';
 import { machineProfile } from '../qemu/profile.ts';
-import { isOurQemu, listVms, unregisterVm } from '../qemu/registry.ts';
+import { forgetVm, isOurQemu, listVms, ownerRunning } from '../qemu/registry.ts';
 import { GuestShell } from '../guest/ssh.ts';
 import { processCleanup } from '../util/cleanup.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
@@ -19,9 +20,22 @@ export interface GuestFlags extends KernelFlags {
   dryRun?: boolean;
 }
 
+/** Creates (if need be) the run directory for a command and returns its absolute path. */
 export function runDir(flags: { out?: string }, what: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  return flags.out ?? join(process.cwd(), '.lab', 'runs', `${stamp}-${what}`);
+  return ensureRunDir(flags.out ?? join(process.cwd(), '.lab', 'runs', `${stamp}-${what}`));
+}
+
+/**
+ * A run directory holds the guest's SSH private key, its console and the kernel's logs: it is
+ * 0700 whatever the umask (mkdir's mode is masked by it, so the mode is set again). An existing
+ * directory given as --out or --resume is made 0700 too: it is the run directory from now on.
+ */
+export function ensureRunDir(dir: string): string {
+  const abs = resolve(dir);
+  mkdirSync(abs, { recursive: true, mode: 0o700 });
+  chmodSync(abs, 0o700);
+  return abs;
 }
 
 async function bootFromFlags(ctx: Context, flags: GuestFlags, what: string, keep = false) {
@@ -80,10 +94,20 @@ export async function sshCommand(ctx: Context, command: string[]): Promise<numbe
   }
 }
 
-/** Stops every QEMU the lab still has on record (kept guests, and strays of killed runs). */
+/**
+ * Stops the QEMUs the lab has on record whose owning lab process is gone: kept guests (their
+ * `lab boot --keep` has returned) and strays of killed runs. A guest whose lab still runs — a
+ * run in another terminal, a `boot` waiting for Ctrl-C — is that lab's to stop: left alone.
+ */
 export async function cleanCommand(ctx: Context): Promise<number> {
   let stopped = 0;
+  let busy = 0;
   for (const vm of await listVms(ctx.cache)) {
+    if (ownerRunning(vm)) {
+      busy++;
+      ctx.progress.info(`left QEMU pid ${vm.pid} running: its lab process ${vm.owner!.pid} is still running (${vm.dir})`);
+      continue;
+    }
     if (await isOurQemu(vm)) {
       process.kill(vm.pid, 'SIGTERM');
       for (let i = 0; i < 40 && (await isOurQemu(vm)); i++) await sleep(50);
@@ -91,8 +115,9 @@ export async function cleanCommand(ctx: Context): Promise<number> {
       stopped++;
       ctx.progress.info(`stopped QEMU pid ${vm.pid} (${vm.kept ? 'kept guest' : 'stray'}, ${vm.dir})`);
     }
-    await unregisterVm(ctx.cache, vm.id);
+    await forgetVm(ctx.cache, vm);
   }
-  ctx.progress.info(stopped === 0 ? 'no QEMU process of the lab is running' : `stopped ${stopped} QEMU process(es)`);
+  ctx.progress.info(stopped === 0 ? 'no QEMU process of the lab needed stopping' : `stopped ${stopped} QEMU process(es)`);
+  if (busy) ctx.progress.info(`${busy} guest(s) belong to lab processes still running; they stop with them`);
   return 0;
 }

@@ -1,10 +1,18 @@
 // The `lab` command line: commander wiring only. Each action turns flags into a resolved
-// request and calls the library; exit codes: 0 ok, 1 failed, 2 infrastructure/usage, 130 interrupted.
+// request and calls the library; exit codes: 0 ok, 1 failed, 2 infrastructure/usage,
+// 128 + signal when interrupted (130 Ctrl-C, 143 SIGTERM).
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { buildKernel } from '../kernel/build.ts';
 import { prepareGuest } from '../lab.ts';
 import { variantNames } from '../qemu/profile.ts';
+import { sweepDeadRecords } from '../qemu/registry.ts';
+import { installSignalHandlers, processCleanup } from '../util/cleanup.ts';
+import { sleep } from '../util/deadline.ts';
 import { ExitCode } from '../util/errors.ts';
+import { log } from '../util/log.ts';
+import { cacheRoot } from '../util/paths.ts';
+import { Store } from '../util/store.ts';
 import { kernelRequest, makeContext, runCommand, withKernelOptions, type KernelFlags } from './context.ts';
 import { formatChecks, runChecks } from './doctor.ts';
 import { bootCommand, cleanCommand, execCommand, sshCommand, type GuestFlags } from './guest-commands.ts';
@@ -12,10 +20,38 @@ import { teethCommand } from './teeth-command.ts';
 import { validateCommand, type ValidateFlags } from './validate-command.ts';
 import { listCommand, mergeCommand, runScenariosCommand, type RunFlags } from './run-command.ts';
 
+/** After an interrupt, how long the command gets to wind down by itself before the lab tears down. */
+const WIND_DOWN_MS = 10_000;
+/** …and how long that teardown may take before the lab exits anyway (its guests die with it). */
+const TEARDOWN_MS = 30_000;
+
+// Installed before any command (runCommand's own install is then a no-op). The command sees
+// interruptSignal and ends itself, so the scenario that was running is reported as interrupted
+// and the reports are written; only one that does not end in time is torn down from here.
+installSignalHandlers((sig) => {
+  process.stderr.write(`\n${sig}: stopping…\n`);
+  setTimeout(() => {
+    process.stderr.write(`${sig}: still not stopped after ${WIND_DOWN_MS / 1000} s; tearing down\n`);
+    void Promise.race([processCleanup.run(), sleep(TEARDOWN_MS)]).finally(() => process.exit(ExitCode.interrupted));
+  }, WIND_DOWN_MS);
+});
+
+/** What dead lab processes left behind: registry records of guests that died with them, half-built cache entries, locks. */
+async function sweepLeftovers(): Promise<void> {
+  const cache = cacheRoot();
+  try {
+    await sweepDeadRecords(cache);
+    for (const store of ['kernels', 'images']) await new Store(join(cache, store)).sweep();
+  } catch (error) {
+    log().warn({ err: error }, 'sweeping leftovers of dead lab processes failed');
+  }
+}
+
 const program = new Command('lab')
   .description('iommufd-lab: build a patched kernel, boot it behind an emulated Intel IOMMU, and test the VFIO cdev / iommufd contract')
   .showHelpAfterError()
-  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : ExitCode.infra));
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : ExitCode.infra))
+  .hook('preAction', sweepLeftovers);
 
 program
   .command('doctor')

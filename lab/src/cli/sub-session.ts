@@ -10,6 +10,7 @@ import { runSession } from '../scenario/session.ts';
 import { processCleanup } from '../util/cleanup.ts';
 import { repoRoot } from '../util/paths.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
+import { lostReports } from './lost-reports.ts';
 
 export async function planScenarios(options: PlanOptions): Promise<Job[]> {
   return plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), options);
@@ -41,5 +42,8 @@ export async function runSubSession(s: SubSession): Promise<Map<string, Status>>
   processCleanup.push(`reports of ${s.name}`, () => reporter.close());
   s.ctx.progress.info(`${s.label}: ${todo.length} scenarios${prior.length ? ` (${prior.length} kept from the interrupted run)` : ''}`);
   const { results } = await runSession({ jobs: todo, prior, kernel: kernelRequest(s.kernel), runDir: sub, cache: s.ctx.cache, progress: s.ctx.progress, reporter, parallel: s.parallel, signal: s.ctx.signal });
+  // A verdict read from a session whose report.json was lost could not be resumed or checked.
+  const lost = lostReports(reporter);
+  if (lost) throw lost;
   return statuses(results);
 }

@@ -1,8 +1,10 @@
 // A running guest: QEMU spawned from a profile, registered for teardown the moment it exists,
 // watched for an early exit (panic), and waited on until the init's ready marker appears.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Unless it is kept (detached), QEMU gets SIGKILL from the kernel the moment the lab dies,
+// however it dies (util/reaper.ts): a SIGKILLed lab leaves no guest behind.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
@@ -13,6 +15,7 @@ import { freePort } from './ports.ts';
 import type { MachineProfile } from './profile.ts';
 import { diagnoseExit, readSerial, readyMarker, tail } from './serial.ts';
 import { registerVm, unregisterVm } from './registry.ts';
+import { dieWithLab } from '../util/reaper.ts';
 
 export interface StartOptions {
   profile: MachineProfile;
@@ -28,9 +31,19 @@ export interface StartOptions {
   meta?: Record<string, unknown>;
 }
 
+/** How a QEMU process ended, in the words reports use: "QEMU exited (signal 9)", "… (status 1)". */
+export function describeQemuExit(end: { exitCode?: number; signal?: string | null }): string {
+  if (end.signal) {
+    const n = constants.signals[end.signal as NodeJS.Signals];
+    return `QEMU exited (signal ${n ?? end.signal})`;
+  }
+  return `QEMU exited (status ${end.exitCode ?? 'unknown'})`;
+}
+
 export class Machine {
   private exited = false;
   private exitInfo = '';
+  private described: string | undefined;
 
   private constructor(
     readonly id: string,
@@ -41,15 +54,26 @@ export class Machine {
   ) {
     // execa rejects on non-zero exit; the machine reports exits through `exited` instead.
     child.then(
-      (r) => this.onExit(`exit code ${r.exitCode}`),
-      (e: { exitCode?: number; signal?: string; stderr?: string }) => this.onExit(`${e.signal ? `signal ${e.signal}` : `exit code ${e.exitCode}`}${e.stderr ? `: ${String(e.stderr).trim()}` : ''}`),
+      (r) => this.onExit(describeQemuExit(r), ''),
+      (e: { exitCode?: number; signal?: string; stderr?: string }) => this.onExit(describeQemuExit(e), e.stderr ? String(e.stderr).trim() : ''),
     );
   }
 
-  private onExit(info: string): void {
+  private onExit(description: string, stderr: string): void {
     this.exited = true;
-    this.exitInfo = info;
-    log().info({ vm: this.id, info }, 'qemu exited');
+    this.described = description;
+    this.exitInfo = stderr ? `${description}: ${stderr}` : description;
+    log().info({ vm: this.id, info: this.exitInfo }, 'qemu exited');
+  }
+
+  /** "QEMU exited (signal 9)" / "QEMU exited (status 1)" once QEMU has exited; undefined while it runs. */
+  get exitDescription(): string | undefined {
+    return this.described;
+  }
+
+  /** The exit description followed by what QEMU wrote on stderr, if anything. */
+  get exitDetail(): string | undefined {
+    return this.exited ? this.exitInfo : undefined;
   }
 
   get pid(): number | undefined {
@@ -73,33 +97,39 @@ export class Machine {
     await mkdir(opts.dir, { recursive: true });
     for (let attempt = 1; ; attempt++) {
       const id = `lab-${process.pid}-${Date.now().toString(36)}`;
+      // Nothing talks QMP today, but whoever can reach the socket can drive the guest (and the
+      // host files it may open): it lives in a fresh 0700 directory (mkdtemp), not in /tmp itself.
+      // A UNIX socket path must fit in 108 bytes, and run dirs can be deeper than that.
+      const qmpDir = await mkdtemp(join(tmpdir(), 'lab-qmp-'));
       const paths: LaunchPaths = {
         kernel: opts.kernel,
         initrd: opts.initrd,
         serialLog: join(opts.dir, 'serial.log'),
         pidFile: join(opts.dir, 'qemu.pid'),
-        // A UNIX socket path must fit in 108 bytes: run dirs can be deeper than that.
-        qmpSocket: join(tmpdir(), `${id}.qmp`),
+        qmpSocket: join(qmpDir, 'qmp.sock'),
         sshPort: await freePort(),
         name: id,
       };
       const argv = qemuArgv(opts.profile, opts.accel, paths, opts.extraCmdline);
       await writeFile(join(opts.dir, 'qemu-cmdline.sh'), `#!/bin/sh\n${quoteArgv(argv)}\n`, { mode: 0o755 });
       log().info({ vm: id, argv }, 'starting qemu');
-      const child = execa(argv[0]!, argv.slice(1), {
+      // A kept guest must outlive the lab, so it is only detached; any other dies with the lab.
+      const spawn = opts.detached ? { file: argv[0]!, args: argv.slice(1), options: { detached: true } } : dieWithLab(argv);
+      const child = execa(spawn.file, spawn.args, {
         reject: true,
         stdin: 'ignore',
         stdout: 'pipe',
         stderr: 'pipe',
-        detached: opts.detached ?? false,
         cleanup: !opts.detached,
+        ...spawn.options,
       });
       if (opts.detached) child.unref();
       const machine = new Machine(id, argv, paths, child, opts.cache);
-      await registerVm(opts.cache, { id, pid: child.pid ?? -1, dir: opts.dir, sshPort: paths.sshPort, kept: Boolean(opts.detached), meta: opts.meta ?? {} });
+      await registerVm(opts.cache, { id, pid: child.pid ?? -1, dir: opts.dir, sshPort: paths.sshPort, kept: Boolean(opts.detached), qmpDir, meta: opts.meta ?? {} });
       await sleep(150);
       if (machine.exited && /Could not set up host forwarding|hostfwd/.test(machine.exitInfo) && attempt < 3) {
         await unregisterVm(opts.cache, id);
+        await rm(qmpDir, { recursive: true, force: true });
         continue;
       }
       return machine;
@@ -115,7 +145,7 @@ export class Machine {
       if (this.exited) {
         await sleep(50);
         const final = await readSerial(this.paths.serialLog);
-        throw new BootError(`${diagnoseExit(final)} (QEMU: ${this.exitInfo})`, tail(final), this.paths.serialLog);
+        throw new BootError(`${diagnoseExit(final)} (${this.exitInfo})`, tail(final), this.paths.serialLog);
       }
       if (deadline.expired()) {
         // Aborted by an interrupt rather than by the clock: pass that on as it is.
@@ -137,6 +167,6 @@ export class Machine {
       for (let i = 0; i < 40 && !this.exited; i++) await sleep(50);
     }
     await unregisterVm(this.cache, this.id);
-    await rm(this.paths.qmpSocket, { force: true });
+    await rm(dirname(this.paths.qmpSocket), { recursive: true, force: true });
   }
 }

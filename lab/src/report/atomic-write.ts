@@ -3,10 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { asDiskFull } from '../util/disk-full.ts';
 
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+    throw asDiskFull(error, path);
+  });
   // Same directory as the target: rename(2) is atomic only within one filesystem.
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
@@ -20,6 +23,7 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw error;
+    // write(2)'s ENOSPC names no file; the reader needs to know which report was lost.
+    throw asDiskFull(error, path);
   }
 }

@@ -2,11 +2,19 @@
 // with a manifest of file hashes. Entries are built under a temporary name and renamed, so
 // a reader never sees half an entry; a lock per key makes a second builder wait instead of
 // building twice; an entry whose files do not match its manifest is rebuilt.
+// Temporary names and locks say which process made them (pid and start time), so what a
+// SIGKILLed lab left behind is swept by the next lab that uses the store, and only that.
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { asDiskFull } from './disk-full.ts';
 import { sha256File } from './hash.ts';
 import { log } from './log.ts';
+import { ownerAlive, ownerTag, parseOwnerTag, processStartTime } from './owner.ts';
+
+const LOCK_UPDATE_MS = 5_000;
+/** A lock its holder stopped refreshing for this long, and whose holder is dead, is swept. */
+const LOCK_IDLE_MS = 2 * LOCK_UPDATE_MS;
 
 export interface Manifest {
   key: string;
@@ -22,6 +30,8 @@ export interface Entry {
 }
 
 export class Store {
+  private swept = false;
+
   constructor(readonly root: string) {}
 
   entryDir(key: string): string {
@@ -54,24 +64,32 @@ export class Store {
    * returns metadata) if it is missing or damaged.
    */
   async get(key: string, build: (dir: string) => Promise<Record<string, unknown>>): Promise<Entry> {
+    if (!this.swept) {
+      this.swept = true;
+      await this.sweep();
+    }
     const hit = await this.lookup(key);
     if (hit) return { dir: this.entryDir(key), hit: true, manifest: hit };
     await mkdir(this.root, { recursive: true });
+    const lockPath = join(this.root, `${key}.lock`);
     const release = await lockfile.lock(this.entryDir(key), {
       realpath: false,
-      lockfilePath: join(this.root, `${key}.lock`),
+      lockfilePath: lockPath,
       stale: 30_000,
-      update: 5_000,
+      update: LOCK_UPDATE_MS,
       retries: { retries: 100_000, minTimeout: 500, maxTimeout: 2_000, factor: 1.2 },
       onCompromised: (err) => log().error({ err }, 'cache lock compromised'),
     }).catch(async (error: unknown) => {
       throw new Error(`could not lock cache entry ${key}`, { cause: error });
     });
+    // Removed before the lock is released: an owner file left behind names a dead holder.
+    const ownerFile = `${lockPath}.owner`;
     try {
+      await writeFile(ownerFile, ownerTag());
       // Another process may have built it while we waited for the lock.
       const again = await this.lookup(key);
       if (again) return { dir: this.entryDir(key), hit: true, manifest: again };
-      const tmp = join(this.root, `.tmp-${key}-${process.pid}`);
+      const tmp = join(this.root, `.tmp-${key}-${ownerTag()}`);
       await rm(tmp, { recursive: true, force: true });
       await mkdir(tmp, { recursive: true });
       try {
@@ -83,12 +101,60 @@ export class Store {
         return { dir: this.entryDir(key), hit: false, manifest };
       } catch (error) {
         await rm(tmp, { recursive: true, force: true });
-        throw error;
+        // A full disk is named by the entry that could not be written, not by a bare "ENOSPC".
+        throw asDiskFull(error, tmp);
       }
     } finally {
+      await rm(ownerFile, { force: true });
       await release();
     }
   }
+
+  /**
+   * Removes what dead processes left: `.tmp-*` entries and locks whose owner is gone. An entry
+   * of a live process (a build in another terminal) is never touched. Returns the names removed.
+   */
+  async sweep(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      return [];
+    }
+    const swept: string[] = [];
+    for (const name of names) {
+      if (name.startsWith('.tmp-') && tmpOwnerGone(name)) {
+        await rm(join(this.root, name), { recursive: true, force: true });
+        swept.push(name);
+      } else if (name.endsWith('.lock') && (await lockOwnerGone(join(this.root, name)))) {
+        await rm(join(this.root, name), { recursive: true, force: true });
+        await rm(join(this.root, `${name}.owner`), { force: true });
+        swept.push(name);
+      }
+    }
+    if (swept.length) log().info({ root: this.root, swept }, 'swept what dead lab processes left in the store');
+    return swept;
+  }
+}
+
+/** `.tmp-KEY-PID.START` (or an older lab's `.tmp-KEY-PID`) whose process no longer runs. */
+function tmpOwnerGone(name: string): boolean {
+  const tagged = /-(\d+\.\d+)$/.exec(name);
+  const owner = tagged ? parseOwnerTag(tagged[1]!) : undefined;
+  if (owner) return !ownerAlive(owner);
+  const pid = Number(/-(\d+)$/.exec(name)?.[1]);
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processStartTime(pid) === undefined;
+}
+
+// The holder refreshes its lock every LOCK_UPDATE_MS; one idle for longer whose owner file
+// names a dead process is abandoned. No owner file: a holder between lock and write, or an
+// older lab — proper-lockfile's own staleness takes care of it.
+async function lockOwnerGone(lockPath: string): Promise<boolean> {
+  const tag = await readFile(`${lockPath}.owner`, 'utf8').catch(() => '');
+  const owner = parseOwnerTag(tag.trim());
+  if (!owner || ownerAlive(owner)) return false;
+  const idle = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+  return idle > LOCK_IDLE_MS;
 }
 
 async function hashTree(dir: string): Promise<Manifest['files']> {

@@ -1,7 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
+import { DiskFullError } from '../../src/util/disk-full.ts';
+import { processStartTime } from '../../src/util/owner.ts';
 import { Store } from '../../src/util/store.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'store-'));
@@ -58,4 +61,54 @@ test('two builders of one key: the second waits and reuses the first result', as
   const [a, b] = await Promise.all([store.get('k', build), store.get('k', build)]);
   t.is(builds, 1);
   t.deepEqual([a.hit, b.hit].sort(), [false, true]);
+});
+
+/** A pid and start time of a process that has exited: a real leftover's owner. */
+async function deadOwnerTag(): Promise<string> {
+  const child = execa('sleep', ['0.2']);
+  const start = processStartTime(child.pid!);
+  await child;
+  return `${child.pid}.${start}`;
+}
+
+test('leftovers of dead processes are swept at the next use; a live process\'s are kept', async (t) => {
+  const root = tmp();
+  const dead = await deadOwnerTag();
+  const mine = `${process.pid}.${processStartTime(process.pid)}`;
+  // A pid reused by a later process: same pid, another start time — its owner is gone too.
+  const reused = `${process.pid}.1`;
+  for (const name of [`.tmp-k1-${dead}`, `.tmp-k2-${mine}`, `.tmp-k3-${reused}`, 'k4.lock', 'k5.lock']) mkdirSync(join(root, name));
+  writeFileSync(join(root, `.tmp-k1-${dead}`, 'half.o'), 'x');
+  writeFileSync(join(root, 'k4.lock.owner'), dead);
+  writeFileSync(join(root, 'k5.lock.owner'), mine);
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(join(root, 'k4.lock'), old, old);
+  utimesSync(join(root, 'k5.lock'), old, old);
+  const store = new Store(root);
+  await store.get('other', async (dir) => {
+    writeFileSync(join(dir, 'a'), 'a');
+    return {};
+  });
+  const left = readdirSync(root).sort();
+  t.deepEqual(left, [`.tmp-k2-${mine}`, 'k5.lock', 'k5.lock.owner', 'other']);
+});
+
+test('a lock whose dead holder refreshed it moments ago is not swept yet (it may have just been taken over)', async (t) => {
+  const root = tmp();
+  mkdirSync(join(root, 'k.lock'));
+  writeFileSync(join(root, 'k.lock.owner'), await deadOwnerTag());
+  t.deepEqual(await new Store(root).sweep(), []);
+});
+
+test('a full disk during a build names the entry, and leaves neither entry nor temp dir', async (t) => {
+  const root = tmp();
+  const store = new Store(root);
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  const error = await t.throwsAsync(store.get('k', async (dir) => {
+    writeFileSync(join(dir, 'half'), 'x');
+    throw enospc;
+  }));
+  t.true(error instanceof DiskFullError);
+  t.regex(error!.message, new RegExp(`^no space left on the device holding ${root}/\\.tmp-k-\\d+\\.\\d+$`));
+  t.deepEqual(readdirSync(root), []);
 });
