@@ -18,7 +18,7 @@ export function failedFile(gitStderr: string): string | undefined {
 export async function applySeries(patches: Patch[], srcDir: string, scratch: string, signal?: AbortSignal): Promise<void> {
   for (const patch of patches) {
     const file = join(scratch, `${String(patch.index).padStart(4, '0')}.patch`);
-    await writeFile(file, patch.text);
+    await writeFile(file, patch.bytes); // bytes as sent: never re-encoded
     const out = await execa('git', ['apply', '-p1', '--whitespace=nowarn', file], {
       cwd: srcDir,
       reject: false,

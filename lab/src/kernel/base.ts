@@ -1,11 +1,14 @@
 // The base kernel source: Debian's linux-source tarball by default, or a tarball, an
 // unpacked tree, or a git repository (PATH or PATH@REF). Each is turned into a read-only
 // tree in the cache (or used in place, for an unpacked tree) plus an identity for cache keys.
+// The unpack is locked per base, like a kernel build, so two cold runs share one unpack.
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
-import { UsageError } from '../util/errors.ts';
+import lockfile from 'proper-lockfile';
+import { LabError, UsageError } from '../util/errors.ts';
 import { sha256, sha256File } from '../util/hash.ts';
 
 export const defaultBase = '/usr/src/linux-source-6.12.tar.xz';
@@ -23,17 +26,21 @@ export interface ResolvedBase {
   describe: string;
 }
 
+/** A work tree's .git (directory or file), or a bare repository. */
+const isRepo = (path: string) => existsSync(join(path, '.git')) || (existsSync(join(path, 'HEAD')) && existsSync(join(path, 'objects')));
+
 export function parseBaseSpec(spec: string | undefined, cwd = process.cwd()): BaseSpec {
   const raw = spec ?? defaultBase;
-  const at = /^(.+)@([^@/]+)$/.exec(raw);
-  if (at && existsSync(join(resolve(cwd, at[1]!), '.git'))) return { kind: 'git', repo: resolve(cwd, at[1]!), ref: at[2]! };
+  // The ref may hold slashes (origin/master, refs/tags/v6.12): the repository decides the split.
+  const at = /^(.+)@([^@]+)$/.exec(raw);
+  if (at && isRepo(resolve(cwd, at[1]!))) return { kind: 'git', repo: resolve(cwd, at[1]!), ref: at[2]! };
   const path = resolve(cwd, raw);
   if (!existsSync(path)) {
     const hint = spec === undefined ? 'install it with `apt-get install linux-source-6.12`, or pass --base' : 'give a kernel tarball, an unpacked tree, or a git repository (PATH or PATH@REF)';
     throw new UsageError(`base ${raw}: no such file or directory`, { hint });
   }
   if (statSync(path).isDirectory()) {
-    if (existsSync(join(path, '.git'))) return { kind: 'git', repo: path, ref: 'HEAD' };
+    if (isRepo(path)) return { kind: 'git', repo: path, ref: 'HEAD' };
     if (!existsSync(join(path, 'Makefile')) || !existsSync(join(path, 'Kconfig'))) {
       throw new UsageError(`base ${raw} is a directory but not a kernel tree (no Makefile and Kconfig at its top)`);
     }
@@ -89,28 +96,93 @@ async function treeFingerprint(root: string): Promise<string> {
 
 /**
  * A read-only source tree for the base: unpacked once into the cache (tarball, git), or the
- * user's own tree (never written to: builds work on a hard-linked copy).
+ * user's own tree (never written to: builds work on a hard-linked copy). An unpack that fails
+ * is a LabError naming the base and the directory, never a bare tool error.
  */
-export async function materializeBase(base: ResolvedBase, cacheDir: string): Promise<string> {
+export async function materializeBase(base: ResolvedBase, cacheDir: string, signal?: AbortSignal): Promise<string> {
   if (base.spec.kind === 'tree') return base.spec.path;
   const dir = join(cacheDir, 'src', sha256(base.identity).slice(0, 24));
   if (existsSync(join(dir, '.lab-complete'))) return dir;
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
+  await mkdir(dirname(dir), { recursive: true });
+  const release = await lockfile
+    .lock(dir, {
+      realpath: false,
+      lockfilePath: `${dir}.lock`,
+      stale: 30_000,
+      update: 5_000,
+      retries: { retries: 100_000, minTimeout: 500, maxTimeout: 2_000, factor: 1.2 },
+    })
+    .catch((error: unknown) => {
+      throw new LabError(`could not lock the base tree ${dir}: ${oneLine(error)}`, { hint: 'check that the cache directory is writable', cause: error });
+    });
   try {
-    if (base.spec.kind === 'tarball') {
-      await execa('tar', ['-xf', base.spec.path, '-C', tmp, '--strip-components=1']);
-    } else {
-      await execa({ shell: false })`git -C ${base.spec.repo} archive --format=tar ${base.identity.slice(4)}`.pipe`tar -x -C ${tmp}`;
+    // Another run may have unpacked it while we waited for the lock.
+    if (existsSync(join(dir, '.lab-complete'))) return dir;
+    await sweepDeadTemps(dir);
+    const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+    await mkdir(tmp, { recursive: true });
+    try {
+      if (base.spec.kind === 'tarball') await execa('tar', ['-xf', base.spec.path, '-C', tmp, '--strip-components=1'], { cancelSignal: signal });
+      else await gitArchive(base.spec.repo, base.identity.slice('git:'.length), tmp, signal);
+      if (!existsSync(join(tmp, 'Makefile'))) throw new UsageError(`base ${base.describe} does not unpack to a kernel tree (no Makefile at its top)`);
+      await writeFile(join(tmp, '.lab-complete'), base.identity);
+      await rm(dir, { recursive: true, force: true });
+      await rename(tmp, dir);
+      return dir;
+    } catch (error) {
+      await rm(tmp, { recursive: true, force: true });
+      if (error instanceof LabError) throw error;
+      throw new LabError(`could not unpack the base ${base.describe} into ${dir}: ${oneLine(error)}`, {
+        hint: `check the free space of ${cacheDir} (a kernel tree takes about 1.5 GB); the next run unpacks it again`,
+        cause: error,
+      });
     }
-    if (!existsSync(join(tmp, 'Makefile'))) throw new UsageError(`base ${base.describe} does not unpack to a kernel tree`);
-    await writeFile(join(tmp, '.lab-complete'), base.identity);
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-    return dir;
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
+  } finally {
+    await release().catch(() => undefined);
   }
+}
+
+/**
+ * `git archive | tar -x`, streamed: the kernel's archive is ~1.4 GB, far more than execa
+ * buffers between piped commands (100 MB), which cut it short ("tar: Unexpected EOF").
+ */
+async function gitArchive(repo: string, commit: string, into: string, signal?: AbortSignal): Promise<void> {
+  const git = execa('git', ['-C', repo, 'archive', '--format=tar', commit], { buffer: { stdout: false }, stdin: 'ignore', reject: false, cancelSignal: signal });
+  const tar = execa('tar', ['-x', '-C', into], { stdin: 'pipe', reject: false, cancelSignal: signal });
+  // tar may close its input after the end-of-archive blocks, before git's padding: the pipe
+  // then reports a premature close although both succeeded. Their exit codes are the verdict.
+  const [, g, t] = await Promise.allSettled([pipeline(git.stdout, tar.stdin), git, tar]);
+  const gitOut = g.status === 'fulfilled' ? g.value : undefined;
+  const tarOut = t.status === 'fulfilled' ? t.value : undefined;
+  const said = (r: typeof gitOut | typeof tarOut) => String(r?.stderr ?? '').trim().split('\n').slice(-3).join(' / ') || r?.shortMessage || 'no output';
+  // A tar that died first makes git die of a broken pipe: then tar has the reason, else git.
+  const brokenPipe = gitOut?.signal === 'SIGPIPE' || /broken pipe/i.test(String(gitOut?.stderr ?? ''));
+  if (gitOut?.exitCode !== 0 && !(brokenPipe && tarOut?.exitCode !== 0)) throw new Error(`git archive ${commit} in ${repo} failed: ${said(gitOut)}`);
+  if (tarOut?.exitCode !== 0) throw new Error(`unpacking git archive ${commit} of ${repo} failed: ${said(tarOut)}`);
+}
+
+/** Half-unpacked trees of runs that died (their pid is gone) are removed. */
+async function sweepDeadTemps(dir: string): Promise<void> {
+  const prefix = `${basename(dir)}.tmp-`;
+  for (const name of await readdir(dirname(dir))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (pid > 0 && pid !== process.pid && alive(pid)) continue;
+    await rm(join(dirname(dir), name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function oneLine(error: unknown): string {
+  const e = error as { shortMessage?: string; stderr?: unknown; message?: string };
+  const stderr = typeof e.stderr === 'string' ? e.stderr.trim().split('\n').slice(-2).join(' / ') : '';
+  return [e.shortMessage ?? e.message ?? String(error), stderr].filter(Boolean).join(': ');
 }
