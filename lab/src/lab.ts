@@ -1,6 +1,6 @@
 // The pipeline in one place: kernel → guest image → QEMU machine → SSH. The CLI, the
 // scenario runner, the tests and the benchmarks all boot guests through here.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildKernel, type Kernel, type KernelRequest } from './kernel/build.ts';
 import { buildBaseImage, buildKeyArchive, buildProbeImage, concatInitrd } from './image/initramfs.ts';
@@ -8,18 +8,21 @@ import { chooseAccel, timeScale, type AccelVerdict } from './qemu/accel.ts';
 import type { Accel } from './qemu/argv.ts';
 import { Machine } from './qemu/machine.ts';
 import type { MachineProfile } from './qemu/profile.ts';
-import { generateKeyPair, GuestShell } from './guest/ssh.ts';
+import { generateKeyPair, GuestShell, HostKeyError, keepaliveDefaults } from './guest/ssh.ts';
 import { Vm } from './guest/vm.ts';
 import type { CleanupStack } from './util/cleanup.ts';
 import { Deadline } from './util/deadline.ts';
 import { BootError } from './util/errors.ts';
 import { readSerial, tail } from './qemu/serial.ts';
+import { writePrivateFile } from './util/private-file.ts';
 import { withPhase, type Progress } from './util/progress.ts';
 
 export interface GuestArtifacts {
   kernel: Kernel;
   baseImage: string;
   probeImage: string;
+  /** The fingerprint of the base image's SSH host key: the only key the client accepts. */
+  hostKey: string;
 }
 
 /** Builds (or finds in the cache) the kernel and the guest image for it. */
@@ -27,7 +30,7 @@ export async function prepareGuest(req: KernelRequest, cache: string, progress: 
   const kernel = await buildKernel(req, cache, progress, signal);
   const base = await withPhase(progress, 'guest image', () => buildBaseImage(cache), (r) => (r.hit ? 'cache hit' : 'built'));
   const probe = await withPhase(progress, 'guest probe', () => buildProbeImage(cache, kernel.key, kernel.headers), (r) => (r.hit ? 'cache hit' : 'compiled'));
-  return { kernel, baseImage: base.path, probeImage: probe.path };
+  return { kernel, baseImage: base.path, probeImage: probe.path, hostKey: base.hostKey };
 }
 
 /** Base deadlines (KVM); TCG multiplies them by timeScale. */
@@ -64,8 +67,9 @@ export async function bootGuest(opts: BootOptions): Promise<Booted> {
   const scale = timeScale(opts.accel);
   await mkdir(opts.dir, { recursive: true });
   const keys = generateKeyPair();
-  const privateKeyPath = join(opts.dir, 'id_ed25519');
-  await writeFile(privateKeyPath, keys.privateKey, { mode: 0o600 });
+  // In its own 0700 directory: the run directory's mode is not this module's to decide.
+  const privateKeyPath = join(opts.dir, 'ssh', 'id_ed25519');
+  await writePrivateFile(privateKeyPath, keys.privateKey);
   const keyArchive = await buildKeyArchive(opts.dir, keys.publicKey);
   const initrd = await concatInitrd([opts.guest.baseImage, opts.guest.probeImage, keyArchive], join(opts.dir, 'initrd.img'));
   const t0 = Date.now();
@@ -78,7 +82,7 @@ export async function bootGuest(opts: BootOptions): Promise<Booted> {
     cache: opts.cache,
     extraCmdline: opts.extraCmdline,
     detached: opts.keep,
-    meta: { privateKeyPath, kernel: opts.guest.kernel.release, profile: opts.profile.name },
+    meta: { privateKeyPath, hostKey: opts.guest.hostKey, kernel: opts.guest.kernel.release, profile: opts.profile.name },
   });
   // A kept guest is the caller's to stop once it is up; one that never came up is always stopped.
   if (!opts.keep) opts.cleanup.push(`qemu ${machine.id}`, () => machine.stop());
@@ -98,9 +102,17 @@ export async function bootGuest(opts: BootOptions): Promise<Booted> {
   const sshDeadline = new Deadline('ssh', baseTimeouts.sshMs * scale, opts.signal);
   let shell: GuestShell;
   try {
-    shell = await GuestShell.connect({ port: machine.sshPort, privateKey: keys.privateKey, deadline: sshDeadline, alive: () => !machine.hasExited });
+    shell = await GuestShell.connect({
+      port: machine.sshPort,
+      privateKey: keys.privateKey,
+      hostKey: opts.guest.hostKey,
+      deadline: sshDeadline,
+      alive: () => !machine.hasExited,
+      keepalive: { intervalMs: keepaliveDefaults.intervalMs * scale, countMax: keepaliveDefaults.countMax },
+    });
   } catch (error) {
     await stopIfKept();
+    if (error instanceof HostKeyError) throw error;
     throw new BootError((error as Error).message, tail(await readSerial(machine.serialLog)), machine.serialLog, {
       hint: 'the guest booted but its SSH server did not answer; the serial log shows whether dropbear started',
     });

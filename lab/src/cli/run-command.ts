@@ -1,16 +1,15 @@
 // `lab run` and `lab list`.
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createReporters } from '../report/create.ts';
 import { summarize, type ScenarioResult } from '../report/events.ts';
 import { mergeReports, readReport, replay } from '../report/merge.ts';
 import { parseShard, shard } from '../scenario/planner.ts';
 import { planScenarios } from './sub-session.ts';
-import { exitCodeFor, labCommit, runSession } from '../scenario/session.ts';
-import { quote, quoteArgv } from '../util/quote.ts';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeReproduce } from './reproduce.ts';
+import { exitCodeFor, runSession } from '../scenario/session.ts';
+import { mkdir } from 'node:fs/promises';
 import { processCleanup } from '../util/cleanup.ts';
 import { openLog } from '../util/log.ts';
-import { repoRoot } from '../util/paths.ts';
 import { isInteractive } from '../util/progress.ts';
 import { UsageError } from '../util/errors.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
@@ -99,28 +98,4 @@ export async function mergeCommand(ctx: Context, dirs: string[], flags: { out?: 
   await replay(createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) }), merged.run, merged.results);
   ctx.progress.info(`merged ${dirs.length} run(s), ${merged.results.length} scenario results: ${dir}`);
   return exitCodeFor(summarize(merged.results, 0));
-}
-
-/** reproduce.sh: the same run again (same lab commit, inputs and options) into a new directory. */
-export async function writeReproduce(dir: string, patterns: string[], flags: RunFlags): Promise<void> {
-  const args = ['run', ...patterns];
-  if (flags.base) args.push('--base', resolve(flags.base));
-  for (const s of flags.series) args.push('--series', resolve(s));
-  for (const c of flags.config) args.push('--config', resolve(c));
-  if (flags.baseConfig !== 'tinyconfig') args.push('--base-config', flags.baseConfig);
-  if (flags.machine) args.push('--machine', flags.machine);
-  if (flags.shard) args.push('--shard', flags.shard);
-  for (const r of flags.reporter) args.push('--reporter', r);
-  const commit = await labCommit();
-  const script = [
-    '#!/bin/sh',
-    `# Repeats run ${dir}`,
-    `# lab commit: ${commit}; inputs and their checksums: identity.json`,
-    'set -e',
-    `cd ${quote(repoRoot)}`,
-    `[ "$(git rev-parse HEAD)" = ${quote(commit.split(' ')[0]!)} ] || echo "note: the lab is at $(git rev-parse --short HEAD), the run was made at ${commit.slice(0, 12)}" >&2`,
-    `exec ./labw ${quoteArgv(args)} --out "\${1:-${dir}-again}"`,
-    '',
-  ].join('\n');
-  await writeFile(join(dir, 'reproduce.sh'), script, { mode: 0o755 });
 }

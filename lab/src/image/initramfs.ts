@@ -7,12 +7,15 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { LabError } from '../util/errors.ts';
+import { fingerprintOfLine, publicKeyLine } from '../util/host-key.ts';
 import { keyOf, sha256File } from '../util/hash.ts';
 import { repoRoot } from '../util/paths.ts';
 import { Store } from '../util/store.ts';
 import { packCpio } from './cpio.ts';
 
 export const imageRecipe = 'image-recipe-2';
+// The base image's own recipe: 3 records the host key's public half in the manifest.
+const baseRecipe = 'image-recipe-3';
 export const busyboxPath = '/bin/busybox';
 export const sshdPath = '/usr/sbin/dropbear';
 const guestDir = join(repoRoot, 'guest-images');
@@ -53,12 +56,20 @@ async function baseInputs() {
   const libs = await sharedLibs(sshdPath);
   const files = [busyboxPath, sshdPath, ...libs, join(guestDir, 'init.sh'), join(guestDir, 'floor.sh')];
   const hashes = await Promise.all(files.map(async (f) => [f, await sha256File(f)]));
-  return { libs, key: keyOf({ recipe: imageRecipe, hashes }).slice(0, 32) };
+  return { libs, key: keyOf({ recipe: baseRecipe, hashes }).slice(0, 32) };
 }
 
-export async function buildBaseImage(cache: string): Promise<{ path: string; hit: boolean }> {
+export interface BaseImage {
+  path: string;
+  hit: boolean;
+  /** The fingerprint (SHA256:…) of the image's SSH host key: the one key the client accepts. */
+  hostKey: string;
+}
+
+export async function buildBaseImage(cache: string): Promise<BaseImage> {
   const { libs, key } = await baseInputs();
   const entry = await new Store(join(cache, 'images')).get(`base-${key}`, async (out) => {
+    let hostKey = '';
     const staging = join(out, '.staging');
     try {
       await stageFile(staging, busyboxPath, '/bin/busybox', 0o755);
@@ -72,15 +83,23 @@ export async function buildBaseImage(cache: string): Promise<{ path: string; hit
       await writeFile(join(staging, 'etc/shells'), '/bin/sh\n');
       await mkdir(join(staging, 'root/.ssh'), { recursive: true, mode: 0o700 });
       await chmod(join(staging, 'root'), 0o700);
-      // A fixed host key per image: the guest never spends boot time generating one.
-      await execa('dropbearkey', ['-t', 'ed25519', '-f', join(staging, 'etc/dropbear/host_key')]);
+      // A fixed host key per image: the guest never spends boot time generating one, and its
+      // public half, known now, is what the SSH client pins.
+      const hostKeyFile = join(staging, 'etc/dropbear/host_key');
+      await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKeyFile]);
+      await chmod(hostKeyFile, 0o600);
+      hostKey = publicKeyLine((await execa('dropbearkey', ['-y', '-f', hostKeyFile])).stdout);
       await packCpio(staging, join(out, 'base.cpio.gz'), true);
+      // The archive holds the host's private key: only its owner may read it.
+      await chmod(join(out, 'base.cpio.gz'), 0o600);
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
-    return { libs };
+    return { libs, hostKey };
   });
-  return { path: join(entry.dir, 'base.cpio.gz'), hit: entry.hit };
+  const line = entry.manifest.meta.hostKey;
+  if (typeof line !== 'string') throw new LabError(`the cached guest image ${entry.dir} records no host key`, { hint: 'delete that directory; the next run rebuilds it' });
+  return { path: join(entry.dir, 'base.cpio.gz'), hit: entry.hit, hostKey: fingerprintOfLine(line) };
 }
 
 /** Probe sources, in a stable order. */
@@ -119,7 +138,9 @@ export async function buildKeyArchive(dir: string, publicKey: string): Promise<s
   await mkdir(join(staging, 'root/.ssh'), { recursive: true });
   await chmod(join(staging, 'root'), 0o700);
   await chmod(join(staging, 'root/.ssh'), 0o700);
-  await writeFile(join(staging, 'root/.ssh/authorized_keys'), `${publicKey.trim()}\n`, { mode: 0o600 });
+  // Modes set explicitly: the archive records them, and a umask must not loosen or tighten them.
+  await writeFile(join(staging, 'root/.ssh/authorized_keys'), `${publicKey.trim()}\n`);
+  await chmod(join(staging, 'root/.ssh/authorized_keys'), 0o600);
   const out = join(dir, 'key.cpio');
   await packCpio(staging, out, false);
   await rm(staging, { recursive: true, force: true });
@@ -136,6 +157,8 @@ export async function concatInitrd(parts: string[], out: string): Promise<string
     const data = await readFile(part);
     buffers.push(data, Buffer.alloc((4 - (data.length % 4)) % 4));
   }
-  await writeFile(out, Buffer.concat(buffers));
+  // It carries the guest's host private key (from the base archive): owner-only.
+  await writeFile(out, Buffer.concat(buffers), { mode: 0o600 });
+  await chmod(out, 0o600);
   return out;
 }

@@ -1,5 +1,6 @@
 // Typed errors. A LabError is an infrastructure problem the user can act on: it carries
 // a one-paragraph message and, where we know it, the next thing to try.
+import { stripControl } from './terminal-text.ts';
 
 export class LabError extends Error {
   readonly hint: string | undefined;
@@ -48,14 +49,17 @@ export class InterruptedError extends LabError {
 
 export const ExitCode = { ok: 0, failed: 1, infra: 2, interrupted: 130 } as const;
 
-/** Renders an error for a terminal: message, hint, then causes. */
+/**
+ * Renders an error for a terminal: message, hint, then causes. Messages quote the guest (serial
+ * tail, probe output) and patches (subjects): control sequences are stripped.
+ */
 export function formatError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
+  if (!(error instanceof Error)) return stripControl(String(error));
   const lines = [`error: ${error.message}`];
   if (error instanceof BootError && error.serialTail) {
     lines.push(`--- last lines of the serial console (${error.serialLog}) ---`, error.serialTail.trimEnd(), '---');
   }
   if (error instanceof LabError && error.hint) lines.push(`hint: ${error.hint}`);
   if (!(error instanceof LabError) && error.stack) lines.push(error.stack);
-  return lines.join('\n');
+  return stripControl(lines.join('\n'));
 }

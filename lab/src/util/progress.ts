@@ -1,7 +1,9 @@
 // Progress for long steps: a live spinner line with the phase and elapsed time on a TTY
-// (ora), plain timestamped lines in CI or when output is piped.
+// (ora), plain timestamped lines in CI or when output is piped. Titles and results can quote
+// a patch or the guest, so what reaches the terminal is stripped of control sequences.
 import ora, { type Ora } from 'ora';
 import { log } from './log.ts';
+import { stripControl } from './terminal-text.ts';
 
 export interface Progress {
   /** Starts a phase; returns a function that ends it with a one-line result. */
@@ -36,7 +38,7 @@ const quietProgress: Progress = {
 
 class PlainProgress implements Progress {
   private line(text: string): void {
-    process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+    process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${stripControl(text)}\n`);
   }
   phase(title: string): PhaseHandle {
     const t0 = Date.now();
@@ -61,29 +63,30 @@ class PlainProgress implements Progress {
 }
 
 class TtyProgress implements Progress {
-  phase(title: string): PhaseHandle {
+  phase(rawTitle: string): PhaseHandle {
     const t0 = Date.now();
+    const title = stripControl(rawTitle);
     let detail = '';
     const spinner: Ora = ora({ text: title, stream: process.stderr }).start();
     const tick = setInterval(() => (spinner.text = `${title} ${elapsed(t0)}${detail ? ` · ${detail}` : ''}`), 250);
     log().info({ phase: title }, 'phase start');
     const stop = () => clearInterval(tick);
     return {
-      update: (d) => (detail = d),
+      update: (d) => (detail = stripControl(d)),
       done: (result) => {
         stop();
-        spinner.succeed(`${title}: ${result ?? 'done'} (${elapsed(t0)})`);
+        spinner.succeed(`${title}: ${stripControl(result ?? 'done')} (${elapsed(t0)})`);
         log().info({ phase: title, result, ms: Date.now() - t0 }, 'phase done');
       },
       fail: (result) => {
         stop();
-        spinner.fail(`${title}${result ? `: ${result}` : ''} (${elapsed(t0)})`);
+        spinner.fail(`${title}${result ? `: ${stripControl(result)}` : ''} (${elapsed(t0)})`);
         log().warn({ phase: title, result, ms: Date.now() - t0 }, 'phase failed');
       },
     };
   }
   info(message: string): void {
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${stripControl(message)}\n`);
     log().info(message);
   }
 }
