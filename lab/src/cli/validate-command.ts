@@ -7,8 +7,10 @@ import { loadSeries, parseSeriesSpec } from '../kernel/series.ts';
 import type { Patch } from '../kernel/mbox.ts';
 import { describePatch } from '../kernel/mbox.ts';
 import type { Status } from '../report/events.ts';
-import { bisectFirstBreaking, brokenBaseline, classify, compareRuns, comparisonTable, newWarnings, verdictLine, warnings } from '../scenario/compare.ts';
+import { bisectFirstBreaking, brokenBaseline, classify, compareRuns, comparisonTable, newWarnings, verdictLine, warnings, type Outcome } from '../scenario/compare.ts';
 import { outcomes } from './outcomes.ts';
+import { baselineKey, loadBaseline, saveBaseline } from './baseline-cache.ts';
+import { labCommit } from '../scenario/session.ts';
 import { BuildError, ExitCode, LabError, PatchError, UsageError } from '../util/errors.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
 import { runDir } from './guest-commands.ts';
@@ -101,7 +103,7 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
     runSubSession({ ctx, dir, name, label: `validate: ${name}`, jobs: sessionJobs, kernel: sessionFlags, parallel: Number(flags.jobs) || 1, resume: Boolean(flags.resume) }).catch((error: unknown) => {
       throw error instanceof PatchError ? withBaseHint(error, rawTexts) : error;
     });
-  const baseline = await outcomes(dir, 'baseline', await session('baseline', baseFlags));
+  const baseline = await baselineOutcomes(ctx, dir, jobs, baseFlags, () => session('baseline', baseFlags));
   const broken = brokenBaseline(baseline);
   if (broken.length > 0) {
     verdict.brokenBaseline = broken;
@@ -142,4 +144,18 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
 function withBaseHint(error: PatchError, texts: string[]): PatchError {
   const base = baseCommitOf(texts);
   return base ? new PatchError(error.message, { hint: `the series says it was written for base-commit ${base}: try --base REPO@${base}` }) : error;
+}
+
+/** The baseline's outcomes: remembered from an earlier validate of the same kernel by the same lab commit, or run now. */
+async function baselineOutcomes(ctx: Context, dir: string, jobs: { id: string }[], baseFlags: KernelFlags, run: () => Promise<Map<string, Status>>): Promise<Map<string, Outcome>> {
+  const kernel = await buildKernel(kernelRequest(baseFlags), ctx.cache, ctx.progress, ctx.signal);
+  const key = baselineKey(kernel.key, await labCommit(), jobs.map((j) => j.id));
+  const remembered = key ? await loadBaseline(ctx.cache, key) : null;
+  if (remembered) {
+    ctx.progress.info(`validate: baseline: ${remembered.size} scenarios, results reused (same kernel ${kernel.key.slice(0, 12)}, same lab commit)`);
+    return remembered;
+  }
+  const outcomesNow = await outcomes(dir, 'baseline', await run());
+  if (key && brokenBaseline(outcomesNow).length === 0 && !ctx.signal.aborted) await saveBaseline(ctx.cache, key, outcomesNow);
+  return outcomesNow;
 }

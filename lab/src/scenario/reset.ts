@@ -1,0 +1,81 @@
+// Handing a booted guest from one scenario to the next. A guest is reused only after a checked
+// reset: no probe process left, no VFIO or iommufd file still open, every device the scenario
+// used back on vfio-pci and bindable again, every other device on the driver it booted with. A
+// check that fails is a failure of the scenario that just ran — a kernel that leaks state from
+// one user of a device to the next is a bug — and the guest is not reused.
+import type { Vm } from '../guest/vm.ts';
+import { sh } from '../util/quote.ts';
+import type { GuestDevice } from './define.ts';
+import { bindScript } from './devices.ts';
+
+/** The kmsg line that opens a scenario's part of the kernel log in a reused guest. */
+export function beginMarker(id: string): string {
+  return `IOMMUFD-LAB-BEGIN ${id}`;
+}
+
+/** The part of a log after the last line carrying the marker (the whole log if it is absent). */
+export function sinceMarker(log: string, marker: string): string {
+  const at = log.lastIndexOf(marker);
+  if (at < 0) return log;
+  const lineEnd = log.indexOf('\n', at);
+  return lineEnd < 0 ? '' : log.slice(lineEnd + 1);
+}
+
+/** Guest script: processes and open files a finished scenario must not leave behind. */
+export const leftoversScript = [
+  'for p in $(pidof vfio-probe); do echo "process vfio-probe (pid $p) still running"; done',
+  'for f in /proc/[0-9]*/fd/*; do l=$(readlink "$f" 2>/dev/null) || continue; case "$l" in /dev/vfio/*|/dev/iommu) echo "${f%/fd/*} still holds $l";; esac; done',
+].join('\n');
+
+/** Guest script: each BDF and the driver it is bound to ("-" for none). */
+export function driversScript(bdfs: readonly string[]): string {
+  return bdfs.map((b) => sh`d=/sys/bus/pci/devices/${b}; printf '%s %s\n' ${b} "$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null || echo -)"`).join('\n');
+}
+
+export function parseDrivers(out: string): Map<string, string> {
+  return new Map(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]).map(([b, d]) => [b, d || '-']));
+}
+
+export interface ResetCheck {
+  /** What the scenario left behind: each is a failure of that scenario. */
+  leaks: string[];
+  /** Reasons the guest cannot be handed on that are nobody's fault (a device left on another driver). */
+  notReusable: string[];
+}
+
+/** Runs the checked reset in the guest. */
+export async function checkedReset(vm: Vm, used: readonly GuestDevice[], bootDrivers: ReadonlyMap<string, string>): Promise<ResetCheck> {
+  const leaks: string[] = [];
+  const notReusable: string[] = [];
+  const left = await vm.exec(leftoversScript);
+  leaks.push(...left.stdout.split('\n').filter(Boolean));
+  if (leaks.length > 0) return { leaks, notReusable };
+  for (const d of used) {
+    const r = await vm.exec(bindScript(d.bdf));
+    const m = /^(\/dev\/vfio\/devices\/vfio\d+) \d+$/m.exec(r.stdout);
+    if (r.exitCode !== 0 || !m) {
+      leaks.push(`${d.name} (${d.bdf}) could not be bound to vfio-pci again: ${(r.stderr || r.stdout).trim()}`);
+      continue;
+    }
+    // Re-bindable: a new user opens the cdev and BINDs it to a new iommufd.
+    const bind = await vm.exec(`vfio-probe run ${sh`open d ${m[1]!}`} 'iommufd i' 'bind d i'`);
+    if (bindErrno(bind.stdout) !== 0) leaks.push(`${d.name} (${d.bdf}) cannot be bound by the next user: ${bind.stdout.trim().slice(0, 300) || bind.stderr.trim()}`);
+  }
+  const usedBdfs = new Set(used.map((d) => d.bdf));
+  const others = [...bootDrivers.keys()].filter((b) => !usedBdfs.has(b));
+  if (others.length > 0) {
+    const now = parseDrivers((await vm.exec(driversScript(others))).stdout);
+    for (const b of others) if (now.get(b) !== bootDrivers.get(b)) notReusable.push(`${b} is on ${now.get(b) ?? '?'}, booted on ${bootDrivers.get(b)}`);
+  }
+  return { leaks, notReusable };
+}
+
+/** errno of the bind step in a `vfio-probe run` report, or undefined if there is none. */
+function bindErrno(stdout: string): number | undefined {
+  try {
+    const steps = (JSON.parse(stdout) as { steps?: { op: string; errno: number }[] }).steps ?? [];
+    return steps.find((s) => s.op === 'bind')?.errno;
+  } catch {
+    return undefined;
+  }
+}
