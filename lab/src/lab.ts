@@ -21,6 +21,8 @@ export interface GuestArtifacts {
   kernel: Kernel;
   baseImage: string;
   probeImage: string;
+  /** Archives appended after the probe's (the vmm image: lab/src/image/vmm.ts). */
+  extraImages?: string[];
   /** The fingerprint of the base image's SSH host key: the only key the client accepts. */
   hostKey: string;
 }
@@ -71,7 +73,7 @@ export async function bootGuest(opts: BootOptions): Promise<Booted> {
   const privateKeyPath = join(opts.dir, 'ssh', 'id_ed25519');
   await writePrivateFile(privateKeyPath, keys.privateKey);
   const keyArchive = await buildKeyArchive(opts.dir, keys.publicKey);
-  const initrd = await concatInitrd([opts.guest.baseImage, opts.guest.probeImage, keyArchive], join(opts.dir, 'initrd.img'));
+  const initrd = await concatInitrd([opts.guest.baseImage, opts.guest.probeImage, ...(opts.guest.extraImages ?? []), keyArchive], join(opts.dir, 'initrd.img'));
   const t0 = Date.now();
   const machine = await Machine.start({
     profile: opts.profile,

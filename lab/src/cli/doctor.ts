@@ -5,6 +5,7 @@ import { defaultBase } from '../kernel/base.ts';
 import { busyboxPath, sshdPath } from '../image/initramfs.ts';
 import { cachedVerdict, kvmOpenable } from '../qemu/accel.ts';
 import { qbootRom } from '../qemu/argv.ts';
+import { findQemu10 } from '../image/qemu10.ts';
 
 export interface Check {
   name: string;
@@ -26,6 +27,10 @@ export async function runChecks(cache: string): Promise<Check[]> {
 
   const qemu = await version('qemu-system-x86_64', ['--version']);
   add('qemu', qemu !== null && existsSync(qbootRom), qemu ?? 'qemu-system-x86_64 not found', apt('qemu-system-x86 qemu-utils'));
+  // QEMU 10 lives in the cache beside the system's 7.2, which the rest of the lab runs on.
+  const q10 = await findQemu10(cache);
+  // Optional: only the nested/ scenarios need it, so its absence does not fail doctor.
+  add('qemu 10', true, q10 ? `${q10.version} in ${q10.root} (the vmm image's VMM; the system QEMU stays as it is)` : 'absent (only nested/ needs it): guest-images/vmm/fetch-qemu10.sh unpacks Debian bookworm-backports\' QEMU 10 into the cache, system-wide nothing changes; nested/ runs fetch it themselves');
   const verdict = await cachedVerdict(cache);
   const kvm = await kvmOpenable();
   add(

@@ -30,6 +30,8 @@ export interface ScenarioOptions {
   expectedFaults?: ExpectedFault[];
   /** Kernel options the scenario needs; if one is off in the kernel under test, it is skipped. */
   requiresConfig?: string[];
+  /** The guest image: 'vmm' adds QEMU 10 to the lab's initramfs (lab/src/image/vmm.ts). @default 'lab' */
+  image?: 'lab' | 'vmm';
 }
 
 export interface ScenarioContext {
@@ -70,6 +72,7 @@ export function scenario(name: string, options: ScenarioOptions, body: (ctx: Sce
       machine: 'default',
       flavour: 'lab',
       timeoutMs: 60_000,
+      image: 'lab',
       tags: [],
       ...options,
     },

@@ -19,6 +19,7 @@ import { bindToVfio } from './devices.ts';
 import { createExpect } from './expect.ts';
 import type { Job } from './planner.ts';
 import { Probe } from './probe.ts';
+import { withVmmImage } from '../image/vmm.ts';
 
 export interface RunnerOptions {
   guest: GuestArtifacts;
@@ -184,7 +185,8 @@ async function runTasks(
   const profile = machineProfile(job.machine);
   // With keepFailed the guest is started detached (it may outlive this process) and stopped
   // by the cleanup below unless its scenario failed.
-  const booted = await bootGuest({ guest: opts.guest, profile, accel: opts.accel, dir: x.dir, cache: opts.cache, cleanup, progress: opts.progress, signal, keep: opts.keepFailed });
+  const guest = s.options.image === 'vmm' ? await withVmmImage(opts.guest, opts.cache) : opts.guest;
+  const booted = await bootGuest({ guest, profile, accel: opts.accel, dir: x.dir, cache: opts.cache, cleanup, progress: opts.progress, signal, keep: opts.keepFailed });
   state.booted = booted;
   if (opts.keepFailed) cleanup.push(`qemu ${booted.machine.id}`, async () => (keptFailed(booted) ? undefined : booted.machine.stop()));
   state.phase = 'setup';

@@ -1,0 +1,64 @@
+#!/bin/sh
+# /usr/bin/vmm in the lab's vmm image: QEMU 10 as a VMM inside the guest (L1), driven through
+# pipes because the image has no socket tools:
+#   vmm start BDF [QEMU ARGS...]  start QEMU (paused, -S) with BDF assigned over iommufd at the
+#                                 L2 address 00:04.0; returns
+#                                 once its qtest channel answers, i.e. once the device is realized
+#   vmm qtest CMD...              one qtest command per argument, one answer line each
+#   vmm quit                      HMP "quit"; waits for QEMU to exit and prints its exit status
+#   vmm rss                       QEMU's resident memory (kB), from /proc
+# Everything lives in /tmp/vmm: log (QEMU's stderr, the trace), pid, exit, the pipes.
+set -eu
+d=/tmp/vmm
+root=/opt/qemu10
+
+ask() { # one qtest command, one answer line (read(1) on a pipe takes no more than the line)
+  echo "$1" > $d/qt.in
+  IFS= read -r answer < $d/qt.out
+  echo "$answer"
+}
+
+case "${1:?usage: vmm start|qtest|quit|rss}" in
+  start)
+    bdf=${2:?usage: vmm start BDF [QEMU ARGS...]}; shift 2
+    rm -rf $d && mkdir -p $d
+    mkfifo $d/qt.in $d/qt.out $d/mon.in $d/mon.out
+    (
+      QEMU_MODULE_DIR=$root/lib exec setsid $root/bin/qemu-system-x86_64 -L $root/share \
+        -M q35 -m "${VMM_MEM:-64}" -nodefaults -display none -bios qboot.rom -S \
+        -object iommufd,id=fd0 -device vfio-pci,host="$bdf",iommufd=fd0,id=hostdev0,bus=pcie.0,addr=0x4 \
+        -qtest pipe:$d/qt -qtest-log /dev/null -monitor pipe:$d/mon \
+        -trace 'iommufd_*' "$@" </dev/null >$d/log 2>&1
+    ) &
+    echo $! > $d/pid
+    # The qtest channel is served from the main loop, so an answer means machine init (and the
+    # device's BIND … MAP) is over; a QEMU that died instead leaves the answer empty.
+    ( ask 'readl 0x0' > $d/first ) &
+    waiter=$!
+    i=0
+    while kill -0 "$waiter" 2>/dev/null; do
+      kill -0 "$(cat $d/pid)" 2>/dev/null || { kill "$waiter" 2>/dev/null; echo "vmm: QEMU exited during start" >&2; cat $d/log >&2; exit 1; }
+      i=$((i + 1)); [ $i -lt "${VMM_START_TICKS:-600}" ] || { echo "vmm: no qtest answer" >&2; exit 1; }
+      sleep 0.1
+    done
+    echo "started pid $(cat $d/pid) first-answer $(cat $d/first)"
+    ;;
+  qtest)
+    shift
+    for c in "$@"; do ask "$c"; done
+    ;;
+  quit)
+    pid=$(cat $d/pid)
+    echo quit > $d/mon.in
+    i=0
+    while kill -0 "$pid" 2>/dev/null; do
+      i=$((i + 1)); [ $i -lt 300 ] || { echo "vmm: QEMU did not quit; killing it" >&2; kill -9 "$pid"; break; }
+      sleep 0.1
+    done
+    echo "exited after $((i / 10)).$((i % 10)) s"
+    ;;
+  rss)
+    awk '/^VmRSS|^VmHWM/ { print $1, $2 }' "/proc/$(cat $d/pid)/status"
+    ;;
+  *) echo "vmm: unknown command $1" >&2; exit 2 ;;
+esac
