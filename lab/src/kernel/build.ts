@@ -4,7 +4,10 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { ConfigError } from '../util/errors.ts';
+import { BuildProgress } from '../util/build-progress.ts';
+import { processCleanup } from '../util/cleanup.ts';
+import { Deadline } from '../util/deadline.ts';
+import { ConfigError, TimeoutError } from '../util/errors.ts';
 import { labFragment } from '../util/paths.ts';
 import type { Progress } from '../util/progress.ts';
 import { withPhase } from '../util/progress.ts';
@@ -14,11 +17,13 @@ import { applySeries } from './apply.ts';
 import { buildKey, buildRecipe } from './cache-key.ts';
 import { sha256 } from '../util/hash.ts';
 import { checkConfig, configMap, explainDrops, mergeRequests, parseConfig } from './kconfig.ts';
-import { openBuildLog, runMake, type MakeContext } from './make.ts';
+import { configKey, previousBuild, recordBuild, type BuildCounts } from './build-counts.ts';
+import { buildTimeout, buildTimeoutMs, claimWorkDir, sweepDeadWorkDirs } from './build-guard.ts';
+import { execBuildTool, isObjectStep, kbuildStep, openBuildLog, runMake, type MakeContext } from './make.ts';
 import type { Patch } from './mbox.ts';
 import { loadSeries, parseSeriesSpec } from './series.ts';
 import { flavourFragments } from './flavours.ts';
-import { buildSelftests, compatHeader } from './selftests.ts';
+import { buildSelftests, compatHeader, selftestNames } from './selftests.ts';
 
 export interface KernelRequest {
   base?: string;
@@ -82,8 +87,21 @@ export async function prepareKernelRequest(req: KernelRequest, cache: string): P
 export async function buildKernel(req: KernelRequest, cache: string, progress: Progress, signal?: AbortSignal): Promise<Kernel> {
   const prep = await prepareKernelRequest(req, cache);
   const store = new Store(join(cache, 'kernels'));
+  const title = `kernel ${prep.key.slice(0, 12)}: build`;
   const entry = await store.get(prep.key, (out) =>
-    withPhase(progress, `kernel ${prep.key.slice(0, 12)}: build`, (phase) => buildInto(out, prep, req, cache, signal, (l) => phase.update(l)), (meta) => `${meta.release}`),
+    withPhase(
+      progress,
+      title,
+      async (phase) => {
+        const meter = new BuildProgress(progress, phase, title);
+        try {
+          return await buildInto(out, prep, req, cache, meter, signal);
+        } finally {
+          meter.stop();
+        }
+      },
+      (meta) => `${meta.release}, ${meta.objects} objects`,
+    ),
   );
   if (entry.hit) progress.info(`kernel ${prep.key.slice(0, 12)}: cache hit (${entry.manifest.meta.release})`);
   const dir = entry.dir;
@@ -105,14 +123,40 @@ export async function buildKernel(req: KernelRequest, cache: string, progress: P
   };
 }
 
-async function buildInto(out: string, prep: Prepared, req: KernelRequest, cache: string, signal: AbortSignal | undefined, onLine: (l: string) => void) {
+async function buildInto(out: string, prep: Prepared, req: KernelRequest, cache: string, meter: BuildProgress, signal: AbortSignal | undefined) {
+  const timeoutMs = buildTimeoutMs();
+  const workRoot = join(cache, 'work');
+  await sweepDeadWorkDirs(workRoot);
   const baseDir = await materializeBase(prep.base, cache);
-  const work = join(cache, 'work', prep.key);
+  const work = join(workRoot, prep.key);
   const logPath = join(cache, 'logs', `build-${prep.key}.log`);
+  const flavour = req.flavour ?? 'lab';
+  const config = configKey({ baseIdentity: prep.base.identity, baseConfig: req.baseConfig, fragments: prep.fragments });
+  const previous = await previousBuild(cache, config, flavour);
+  const deadline = new Deadline('kernel build', timeoutMs, signal);
+  // Runs one step of the build; past the deadline, the error names that step and the log.
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (deadline.signal.reason instanceof TimeoutError && !signal?.aborted) throw buildTimeout(name, timeoutMs, logPath);
+      throw error;
+    }
+  };
   await mkdir(join(cache, 'logs'), { recursive: true });
   await rm(work, { recursive: true, force: true });
   await mkdir(join(work, 'patches'), { recursive: true });
+  await claimWorkDir(work);
   const log = openBuildLog(logPath);
+  let finished = false;
+  // A signal ends the process as soon as the cleanup stack has run: the work dir and the
+  // half-filled entry must go there, not in a finally that would never be reached.
+  processCleanup.push(`kernel build ${prep.key.slice(0, 12)}`, async () => {
+    if (finished) return;
+    // The build's process group is being killed as this runs: retry what it still writes.
+    await rm(work, { recursive: true, force: true, maxRetries: 5 });
+    await rm(out, { recursive: true, force: true, maxRetries: 5 });
+  });
   const ctx: MakeContext = {
     srcDir: join(work, 'src'),
     buildDir: join(work, 'build'),
@@ -120,53 +164,71 @@ async function buildInto(out: string, prep: Prepared, req: KernelRequest, cache:
     log,
     ccacheDir: join(cache, 'ccache'),
     ccacheBaseDir: work,
-    signal,
+    signal: deadline.signal,
     onLine: (line) => {
-      const m = /^\s+([A-Z]+)\s+(\S+)/.exec(line);
-      if (m) onLine(`${m[1]} ${m[2]}`);
+      const s = kbuildStep(line);
+      if (isObjectStep(s)) meter.advance(`${s!.tag} ${s!.target}`);
+      else if (s) meter.detail(`${s.tag} ${s.target}`);
     },
   };
   try {
     log.write(`# iommufd-lab kernel build ${prep.key}\n# base: ${prep.base.describe}\n`);
-    onLine('copying base tree');
-    await execa('cp', ['-al', `${baseDir}/.`, ctx.srcDir], { cancelSignal: signal });
-    onLine(`applying ${prep.patches.length} patch(es)`);
-    await applySeries(prep.patches, ctx.srcDir, join(work, 'patches'), signal);
+    meter.detail('copying base tree');
+    await step('copying the base tree', () => execBuildTool(['cp', '-al', `${baseDir}/.`, ctx.srcDir], { cancelSignal: deadline.signal }));
+    meter.detail(`applying ${prep.patches.length} patch(es)`);
+    await step('applying the series', () => applySeries(prep.patches, ctx.srcDir, join(work, 'patches'), deadline.signal));
     await mkdir(ctx.buildDir, { recursive: true });
-    await configure(ctx, prep, req.baseConfig);
-    await runMake(ctx, ['vmlinux', 'bzImage']);
-    await runMake(ctx, ['headers_install'], [`INSTALL_HDR_PATH=${join(out, 'headers')}`]);
+    const makeT0 = Date.now();
+    meter.begin('make', { unit: 'objects', expected: previous?.objects, previousMs: previous?.counts.makeMs });
+    await step('configure', () => configure(ctx, prep, req.baseConfig));
+    await step('make vmlinux bzImage', () => runMake(ctx, ['vmlinux', 'bzImage']));
+    await step('make headers_install', () => runMake(ctx, ['headers_install'], [`INSTALL_HDR_PATH=${join(out, 'headers')}`]));
+    const counts: BuildCounts = { objects: meter.done, makeMs: Date.now() - makeT0, key: prep.key, recordedAt: '' };
     const finalConfig = configMap(await readFile(join(ctx.buildDir, '.config'), 'utf8'));
     if (finalConfig.get('CONFIG_IOMMUFD_TEST') === 'y') {
-      onLine('building the iommufd selftests');
-      await buildSelftests(ctx.srcDir, join(out, 'headers/include'), join(out, 'selftests'), logPath);
+      const t0 = Date.now();
+      meter.begin('selftests', { unit: 'programs', expected: { count: selftestNames.length, estimated: false }, previousMs: previous?.counts.selftestMs });
+      await step('the iommufd selftests', () =>
+        buildSelftests(ctx.srcDir, join(out, 'headers/include'), join(out, 'selftests'), logPath, {
+          signal: deadline.signal,
+          onProgram: (name, state) => (state === 'start' ? meter.detail(`gcc ${name}.c`) : meter.advance()),
+        }),
+      );
+      counts.selftestMs = Date.now() - t0;
     }
-    const release = (await execa('make', ['-s', '-C', ctx.srcDir, `O=${ctx.buildDir}`, 'kernelrelease'])).stdout.trim();
+    const release = (await step('make kernelrelease', () => execBuildTool(['make', '-s', '-C', ctx.srcDir, `O=${ctx.buildDir}`, 'kernelrelease'], { cancelSignal: deadline.signal }))).stdout.trim();
     await copyFile(join(ctx.buildDir, 'vmlinux'), join(out, 'vmlinux'));
     await copyFile(join(ctx.buildDir, 'arch/x86/boot/bzImage'), join(out, 'bzImage'));
     await copyFile(join(ctx.buildDir, '.config'), join(out, 'config'));
     await new Promise((r) => log.end(r));
     await copyFile(logPath, join(out, 'build.log'));
+    await recordBuild(cache, config, flavour, { ...counts, recordedAt: new Date().toISOString() });
     return {
       release,
+      objects: counts.objects,
       base: prep.base.describe,
       baseConfig: req.baseConfig,
       fragments: prep.fragments.map((f) => basename(f.name)),
       patches: prep.patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source })),
     };
   } finally {
+    deadline.dispose();
     if (!log.closed) log.end();
     await rm(work, { recursive: true, force: true });
+    finished = true;
   }
 }
 
 async function configure(ctx: MakeContext, prep: Prepared, baseConfig: string): Promise<void> {
   await runMake(ctx, [baseConfig]);
   const fragmentFiles = prep.fragments.map((f) => f.name);
-  const merge = await execa('bash', [join(ctx.srcDir, 'scripts/kconfig/merge_config.sh'), '-m', '-O', ctx.buildDir, join(ctx.buildDir, '.config'), ...fragmentFiles], {
+  const merge = await execBuildTool(['bash', join(ctx.srcDir, 'scripts/kconfig/merge_config.sh'), '-m', '-O', ctx.buildDir, join(ctx.buildDir, '.config'), ...fragmentFiles], {
     cwd: ctx.buildDir,
+    stdin: 'ignore',
     reject: false,
+    cancelSignal: ctx.signal,
   });
+  if (merge.isCanceled) throw ctx.signal?.reason ?? new Error('merge_config.sh cancelled');
   ctx.log.write(`${merge.stdout}\n${merge.stderr}\n`);
   if (merge.exitCode !== 0) throw new ConfigError(`merge_config.sh failed: ${merge.stderr.trim() || merge.stdout.trim()}`);
   await runMake(ctx, ['olddefconfig']);
