@@ -23,17 +23,17 @@ case "${1:?usage: vmm start|qtest|quit|rss}" in
     bdf=${2:?usage: vmm start BDF [QEMU ARGS...]}; shift 2
     rm -rf $d && mkdir -p $d
     mkfifo $d/qt.in $d/qt.out $d/mon.in $d/mon.out
-    (
-      QEMU_MODULE_DIR=$root/lib exec setsid $root/bin/qemu-system-x86_64 -L $root/share \
+    # sh -c records its own pid and then becomes QEMU: the pid file is QEMU's, exactly.
+    QEMU_MODULE_DIR=$root/lib sh -c 'echo $$ > /tmp/vmm/pid; exec "$@"' vmm $root/bin/qemu-system-x86_64 -L $root/share \
         -M q35 -m "${VMM_MEM:-64}" -nodefaults -display none -bios qboot.rom -S \
         -object iommufd,id=fd0 -device vfio-pci,host="$bdf",iommufd=fd0,id=hostdev0,bus=pcie.0,addr=0x4 \
         -qtest pipe:$d/qt -qtest-log /dev/null -monitor pipe:$d/mon \
-        -trace 'iommufd_*' "$@" </dev/null >$d/log 2>&1
-    ) &
-    echo $! > $d/pid
+        -trace 'iommufd_*' "$@" </dev/null >$d/log 2>&1 &
+    i=0
+    while [ ! -s $d/pid ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.05; done
     # The qtest channel is served from the main loop, so an answer means machine init (and the
     # device's BIND … MAP) is over; a QEMU that died instead leaves the answer empty.
-    ( ask 'readl 0x0' > $d/first ) &
+    ( ask 'readl 0x0' > $d/first ) 2>/dev/null &
     waiter=$!
     i=0
     while kill -0 "$waiter" 2>/dev/null; do
