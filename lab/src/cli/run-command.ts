@@ -7,13 +7,15 @@ import { parseShard, shard } from '../scenario/planner.ts';
 import { planScenarios } from './sub-session.ts';
 import { writeReproduce } from './reproduce.ts';
 import { exitCodeFor, runSession } from '../scenario/session.ts';
-import { mkdir } from 'node:fs/promises';
-import { processCleanup } from '../util/cleanup.ts';
+import { interruptExitCode, processCleanup } from '../util/cleanup.ts';
+import { asDiskFull } from '../util/disk-full.ts';
 import { openLog } from '../util/log.ts';
 import { isInteractive } from '../util/progress.ts';
-import { UsageError } from '../util/errors.ts';
+import { ExitCode, UsageError } from '../util/errors.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
-import { runDir } from './guest-commands.ts';
+import { ensureRunDir, runDir } from './guest-commands.ts';
+import { lostReports } from './lost-reports.ts';
+import { assertResumable } from './resume-check.ts';
 
 export interface RunFlags extends KernelFlags {
   machine?: string;
@@ -37,6 +39,8 @@ export async function runScenariosCommand(ctx: Context, patterns: string[], flag
   // ones and those never reached run again, into the same run directory.
   let prior: ScenarioResult[] = [];
   if (flags.resume) {
+    // Before anything is kept: old results are only this run's if it was run with these inputs.
+    await assertResumable(flags.resume, kernelRequest(flags), jobs, ctx.cache);
     const previous = await readReport(flags.resume).catch(() => null);
     prior = (previous?.results ?? []).filter((r) => r.status !== 'errored' && jobs.some((j) => j.id === r.scenario.id));
     jobs = jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
@@ -46,18 +50,25 @@ export async function runScenariosCommand(ctx: Context, patterns: string[], flag
   if (jobs.length === 0) throw new UsageError(`no scenario matches ${patterns.join(' ')}`, { hint: 'see ./labw list' });
   const parallel = Number(flags.jobs);
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--jobs ${flags.jobs}: give a whole number ≥ 1`);
-  const dir = flags.resume ?? runDir(flags, 'run');
+  const dir = flags.resume ? ensureRunDir(flags.resume) : runDir(flags, 'run');
   openLog(join(dir, 'lab.ndjson'));
   const reporter = createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) });
   // Interrupted: the reports still get every scenario that finished (pushed first, so it runs
   // after the guests are down).
   processCleanup.push('reports', () => reporter.close());
   ctx.progress.info(`run directory: ${dir}`);
-  await mkdir(dir, { recursive: true });
-  await writeReproduce(dir, patterns, flags);
-  const { summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed, prior });
+  let summary;
+  try {
+    await writeReproduce(dir, patterns, flags);
+    ({ summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed, prior }));
+  } catch (error) {
+    // write(2)'s ENOSPC names no file: the run directory is where this run writes.
+    throw asDiskFull(error, (error as NodeJS.ErrnoException).path ?? dir);
+  }
+  const lost = lostReports(reporter);
+  if (lost) throw lost;
   ctx.progress.info(`reports: ${dir}`);
-  return ctx.signal.aborted ? 130 : exitCodeFor(summary);
+  return ctx.signal.aborted ? (interruptExitCode() ?? ExitCode.interrupted) : exitCodeFor(summary);
 }
 
 export async function listCommand(patterns: string[], json: boolean): Promise<number> {
