@@ -38,7 +38,8 @@ const variants: Record<string, Partial<z.input<typeof profileSchema>>> = {
   // The kernel's iommufd selftests: mock domains need the Intel IOMMU off (DOMAIN.md §6), and
   // the huge-page tests need 2 MiB pages reserved.
   // The vmm image's guest (L1): QEMU 10 runs in it. Measured in scenarios/nested: the
-  // initramfs (61 MB unpacked, kept in RAM) plus QEMU with a 64 MiB L2 (RSS ~NN MiB).
+  // initramfs (61 MB unpacked, kept in RAM) plus QEMU with a 64 MiB L2 (VmHWM 106 MiB, VmPin
+  // 64 MiB, measured in L1 under TCG): ~170 MiB over the default guest, with headroom.
   vmm: { memoryMiB: 768 },
   selftest: { guestIommu: false, memoryMiB: 768, cmdline: ['hugepagesz=2M', 'hugepages=64'] },
 };
