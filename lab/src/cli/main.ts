@@ -122,6 +122,7 @@ withKernelOptions(program.command('run').description('build, boot and run the sc
   .option('--reporter <name[=path]>', 'line, plain, junit[=PATH], tap[=PATH], json[=PATH], html[=PATH] (repeatable)', (v: string, p: string[]) => [...p, v], [])
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-run)')
   .option('--keep-failed', 'leave the guest of each failed scenario running (./labw ssh; ./labw clean stops them)')
+  .option('--no-reuse-guests', 'boot a fresh guest for every scenario (default: a guest is handed on after a checked reset)')
   .option('--resume <dir>', 'continue an interrupted run in DIR: keep its finished results, run the rest')
   .option('--shard <I/N>', 'run only shard I of N of the planned jobs (N machines share a run; merge with `report merge`)')
   .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenariosCommand(makeContext(), patterns, flags)));

@@ -23,6 +23,8 @@ export interface RunFlags extends KernelFlags {
   reporter: string[];
   out?: string;
   keepFailed?: boolean;
+  /** false with --fresh-guests: every scenario boots its own guest. */
+  reuseGuests?: boolean;
   shard?: string;
   resume?: string;
 }
@@ -60,7 +62,7 @@ export async function runScenariosCommand(ctx: Context, patterns: string[], flag
   let summary;
   try {
     await writeReproduce(dir, patterns, flags);
-    ({ summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed, prior }));
+    ({ summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed, reuseGuests: flags.reuseGuests, prior }));
   } catch (error) {
     // write(2)'s ENOSPC names no file: the run directory is where this run writes.
     throw asDiskFull(error, (error as NodeJS.ErrnoException).path ?? dir);

@@ -32,6 +32,8 @@ export interface ScenarioOptions {
   requiresConfig?: string[];
   /** The guest image: 'vmm' adds QEMU 10 to the lab's initramfs (lab/src/image/vmm.ts). @default 'lab' */
   image?: 'lab' | 'vmm';
+  /** Always boot a guest of its own, never one a previous scenario used (see scenario/reset.ts). */
+  freshGuest?: boolean;
 }
 
 export interface ScenarioContext {
@@ -59,7 +61,7 @@ export interface ScenarioContext {
 export interface Scenario {
   readonly kind: 'iommufd-lab-scenario';
   name: string;
-  options: Required<Omit<ScenarioOptions, 'expectedFaults' | 'requiresConfig' | 'machines'>> & Pick<ScenarioOptions, 'expectedFaults' | 'requiresConfig' | 'machines'>;
+  options: Required<Omit<ScenarioOptions, 'expectedFaults' | 'requiresConfig' | 'machines' | 'freshGuest'>> & Pick<ScenarioOptions, 'expectedFaults' | 'requiresConfig' | 'machines' | 'freshGuest'>;
   body: (ctx: ScenarioContext) => Promise<void>;
 }
 

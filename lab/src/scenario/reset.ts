@@ -4,7 +4,7 @@
 // check that fails is a failure of the scenario that just ran — a kernel that leaks state from
 // one user of a device to the next is a bug — and the guest is not reused.
 import type { Vm } from '../guest/vm.ts';
-import { sh } from '../util/quote.ts';
+import { quote, sh } from '../util/quote.ts';
 import type { GuestDevice } from './define.ts';
 import { bindScript } from './devices.ts';
 
@@ -58,7 +58,7 @@ export async function checkedReset(vm: Vm, used: readonly GuestDevice[], bootDri
       continue;
     }
     // Re-bindable: a new user opens the cdev and BINDs it to a new iommufd.
-    const bind = await vm.exec(`vfio-probe run ${sh`open d ${m[1]!}`} 'iommufd i' 'bind d i'`);
+    const bind = await vm.exec(`vfio-probe run ${quote(`open d ${m[1]!}`)} 'iommufd i' 'bind d i'`);
     if (bindErrno(bind.stdout) !== 0) leaks.push(`${d.name} (${d.bdf}) cannot be bound by the next user: ${bind.stdout.trim().slice(0, 300) || bind.stderr.trim()}`);
   }
   const usedBdfs = new Set(used.map((d) => d.bdf));

@@ -1,6 +1,8 @@
-// Running planned jobs: one guest per scenario, devices handed to vfio-pci, the body under a
-// deadline, the kernel-log watchdog afterwards, teardown LIFO whatever happened. Emits events;
-// never prints.
+// Running planned jobs: devices handed to vfio-pci, the body under a deadline, the verdict
+// (verdict.ts) afterwards, teardown LIFO whatever happened. A worker hands its booted guest from
+// one scenario to the next after a checked reset (reset.ts) — a guest costs ~3 s to boot under
+// TCG and a scenario ~1 s — and re-runs in a fresh guest anything that fails in a reused one.
+// Emits events; never prints.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { baseTimeouts, bootGuest, type GuestArtifacts } from '../lab.ts';
@@ -13,13 +15,15 @@ import { CleanupStack, processCleanup } from '../util/cleanup.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
+import { quote } from '../util/quote.ts';
 import { SkipSignal, type DeviceName, type ExpectedFault, type GuestDevice, type ScenarioContext } from './define.ts';
-import { judgeScenario } from './verdict.ts';
 import { bindToVfio } from './devices.ts';
 import { createExpect } from './expect.ts';
 import type { Job } from './planner.ts';
 import { Probe } from './probe.ts';
 import { withVmmImage } from '../image/vmm.ts';
+import { beginMarker, checkedReset, driversScript, parseDrivers, sinceMarker } from './reset.ts';
+import { judgeScenario } from './verdict.ts';
 
 export interface RunnerOptions {
   guest: GuestArtifacts;
@@ -33,6 +37,8 @@ export interface RunnerOptions {
   signal: AbortSignal;
   /** Leave the guest of a failed scenario running for `lab ssh` (stopped by `lab clean`). */
   keepFailed?: boolean;
+  /** Hand guests from one scenario to the next after a checked reset. @default true */
+  reuseGuests?: boolean;
 }
 
 export function scenarioInfo(job: Job): ScenarioInfo {
@@ -50,17 +56,47 @@ export function scenarioInfo(job: Job): ScenarioInfo {
   };
 }
 
+type Booted = Awaited<ReturnType<typeof bootGuest>>;
+
+/** A booted guest that passed its checked reset, waiting for the worker's next scenario. */
+interface Warm {
+  /** What a guest must match to be handed on: machine variant and image (guestKey). */
+  key: string;
+  booted: Booted;
+  cleanup: CleanupStack;
+  /** Each device's driver right after boot: what a reset must leave the unused ones on. */
+  bootDrivers: Map<string, string>;
+}
+
+/** One worker's guest, if it has one to hand on. */
+interface Lane {
+  id: number;
+  guests: number;
+  warm?: Warm;
+}
+
+async function retire(lane: Lane): Promise<void> {
+  const warm = lane.warm;
+  lane.warm = undefined;
+  if (warm) await warm.cleanup.run();
+}
+
 /** Runs jobs, at most `jobs` guests at a time; results come back in job order. */
 export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = new Array(jobs.length);
   let next = 0;
-  const worker = async () => {
-    while (next < jobs.length && !opts.signal.aborted) {
-      const i = next++;
-      results[i] = await runJob(jobs[i]!, opts);
+  const worker = async (id: number) => {
+    const lane: Lane = { id, guests: 0 };
+    try {
+      while (next < jobs.length && !opts.signal.aborted) {
+        const i = next++;
+        results[i] = await runJob(jobs[i]!, opts, lane);
+      }
+    } finally {
+      await retire(lane);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, jobs.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, jobs.length)) }, (_, i) => worker(i + 1)));
   return results.filter(Boolean);
 }
 
@@ -68,15 +104,27 @@ function missingConfig(required: string[] | undefined, config: ReadonlyMap<strin
   return (required ?? []).filter((name) => !['y', 'm'].includes(config.get(name) ?? 'n'));
 }
 
+/**
+ * Whether a scenario may run in a guest another scenario used. Not when it provokes DMAR
+ * faults (the guest rate-limits their messages across scenarios, so a fault of the one before
+ * could hide this one's), nor when its guest may be kept for `lab ssh`.
+ */
+export function mayReuseGuest(job: Job, opts: Pick<RunnerOptions, 'keepFailed' | 'reuseGuests'>): boolean {
+  const o = job.scenario.scenario.options;
+  return opts.reuseGuests !== false && !opts.keepFailed && !o.freshGuest && !(o.expectedFaults?.length) && !o.tags.includes('dma');
+}
+
+function guestKey(job: Job): string {
+  return `${job.machine}/${job.scenario.scenario.options.image ?? 'lab'}`;
+}
+
 /** The whole budget of one scenario — boot, SSH, setup, body and the log scan — before the lab gives up on it. */
 export function hardBudgetMs(bodyMs: number, scale: number): number {
   return (baseTimeouts.bootMs + baseTimeouts.sshMs + bodyMs + logScanMs) * scale;
 }
 
-/** Reading dmesg after the body, at base (KVM) speed. */
+/** Reading dmesg after the body, and the reset, at base (KVM) speed. */
 const logScanMs = 5_000;
-
-type Booted = Awaited<ReturnType<typeof bootGuest>>;
 
 /** What the job's tasks leave for the verdict: how far it got, the guest, the devices. */
 interface JobState {
@@ -85,112 +133,178 @@ interface JobState {
   devices: Partial<Record<DeviceName, GuestDevice>>;
 }
 
-export async function runJob(job: Job, opts: RunnerOptions): Promise<ScenarioResult> {
+/** One attempt at a job: its directory and what its body records. */
+interface Attempt {
+  dir: string;
+  rel: (p: string) => string;
+  artifacts: Record<string, string>;
+  steps: StepResult[];
+  expect: ReturnType<typeof createExpect>;
+  runtimeFaults: ExpectedFault[];
+  scale: number;
+}
+
+export async function runJob(job: Job, opts: RunnerOptions, lane: Lane = { id: 0, guests: 0 }): Promise<ScenarioResult> {
   const info = scenarioInfo(job);
   const s = job.scenario.scenario;
   const dir = join(opts.runDir, 'scenarios', job.id.replace(/[^\w.-]+/g, '_'));
   await mkdir(dir, { recursive: true });
   await opts.reporter.onEvent({ type: 'scenario-start', scenario: info });
   const t0 = Date.now();
-  const steps: StepResult[] = [];
-  const expect = createExpect();
-  const runtimeFaults: ExpectedFault[] = [];
-  const artifacts: Record<string, string> = {};
-  const rel = (p: string) => relative(opts.runDir, p);
-  const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult => ({
-    scenario: info,
-    ms: Date.now() - t0,
-    steps,
-    failures: [...expect.failures],
-    observations: [...expect.observations],
-    dmar: { expected: [], observed: [], unexpected: [] },
-    findings: [],
-    artifacts,
-    ...partial,
-  });
-  const state: JobState = { phase: 'boot', devices: {} };
+  const missing = missingConfig(s.options.requiresConfig, opts.kernelConfig);
   const finish = async (r: ScenarioResult) => {
-    const machine = state.booted?.machine;
-    const keep = Boolean(opts.keepFailed) && r.status === 'failed' && machine !== undefined && !machine.hasExited;
-    if (keep) kept.add(state.booted!);
-    if (keep) r.artifacts.kept = `guest left running (pid ${machine!.pid}, ssh 127.0.0.1:${machine!.sshPort}): ./labw ssh, then ./labw clean`;
+    r.ms = Date.now() - t0;
     await opts.reporter.onEvent({ type: 'scenario-end', result: r });
     return r;
   };
+  if (missing.length > 0) return finish(emptyResult(info, { status: 'skipped', skipReason: `the kernel under test has ${missing.join(', ')} off` }));
 
-  const missing = missingConfig(s.options.requiresConfig, opts.kernelConfig);
-  if (missing.length > 0) return finish(result({ status: 'skipped', skipReason: `the kernel under test has ${missing.join(', ')} off` }));
+  const reuse = mayReuseGuest(job, opts);
+  if (!reuse || lane.warm?.key !== guestKey(job)) await retire(lane);
+  const first = await attemptJob(job, opts, lane, dir, reuse);
+  if (!first.reused || first.leaked || !['failed', 'errored'].includes(first.result.status) || opts.signal.aborted) return finish(first.result);
+  // Failed in a guest another scenario used: the fresh guest decides, and a difference is reported.
+  const fresh = await attemptJob(job, opts, lane, join(dir, 'fresh-guest'), false);
+  if (fresh.result.status !== 'passed') return finish({ ...fresh.result, artifacts: { ...prefixed(first.result.artifacts, 'reused-'), ...fresh.result.artifacts } });
+  const why = first.result.failures[0] ?? first.result.error?.message ?? first.result.status;
+  return finish({
+    ...first.result,
+    status: 'failed',
+    failures: [`fails in a reused guest, passes fresh: ${why}`, ...first.result.failures.slice(1)],
+    artifacts: { ...first.result.artifacts, ...prefixed(fresh.result.artifacts, 'fresh-') },
+  });
+}
 
-  const cleanup = new CleanupStack();
-  // Ctrl-C unwinds this job's guest too (running it twice is harmless: the stack empties).
-  processCleanup.push(`scenario ${job.id}`, () => cleanup.run().then(() => undefined));
+function prefixed(artifacts: Record<string, string>, prefix: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(artifacts).map(([k, v]) => [`${prefix}${k}`, v]));
+}
+
+function emptyResult(info: ScenarioInfo, partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult {
+  return { scenario: info, ms: 0, steps: [], failures: [], observations: [], dmar: { expected: [], observed: [], unexpected: [] }, findings: [], artifacts: {}, ...partial };
+}
+
+/** One attempt: a guest (handed on, or booted), the tasks under one hard deadline, the verdict, the reset. */
+async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string, reuse: boolean): Promise<{ result: ScenarioResult; reused: boolean; leaked: boolean }> {
+  const s = job.scenario.scenario;
+  await mkdir(dir, { recursive: true });
   const scale = timeScale(opts.accel);
+  const x: Attempt = { dir, rel: (p) => relative(opts.runDir, p), artifacts: {}, steps: [], expect: createExpect(), runtimeFaults: [], scale };
+  const info = scenarioInfo(job);
+  const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult =>
+    emptyResult(info, { steps: x.steps, failures: [...x.expect.failures], observations: [...x.expect.observations], artifacts: x.artifacts, ...partial });
+
+  const warm = reuse ? lane.warm : undefined;
+  lane.warm = undefined;
+  const state: JobState = { phase: warm ? 'setup' : 'boot', devices: {}, booted: warm?.booted };
+  // The guest's own teardown (QEMU, SSH): the warm guest's, or a new one's.
+  const guestCleanup = warm?.cleanup ?? new CleanupStack();
+  if (!warm) processCleanup.push(`guests of ${job.id}`, () => guestCleanup.run().then(() => undefined));
+  const guestDir = reuse ? join(opts.runDir, 'guests', `worker-${lane.id}-guest-${++lane.guests}`) : dir;
+  let bootDrivers = warm?.bootDrivers;
+  let serialFrom = 0;
+  const marker = beginMarker(`${job.id}#${Date.now()}`);
+
   // One hard deadline over everything the scenario does; an interrupt aborts it too.
   const hard = new Deadline(`scenario ${job.id}`, hardBudgetMs(s.options.timeoutMs, scale), opts.signal);
-  const ctxExtras = { dir, rel, artifacts, steps, expect, runtimeFaults, scale };
   let error: unknown;
   try {
-    const work = runTasks(job, opts, state, cleanup, hard.signal, ctxExtras);
+    const work = (async () => {
+      if (!state.booted) {
+        state.booted = await bootFor(job, opts, guestCleanup, guestDir, hard.signal);
+        if (reuse) bootDrivers = parseDrivers((await state.booted.vm.exec(driversScript(Object.values(deviceAddresses(machineProfile(job.machine)))))).stdout);
+      }
+      if (reuse) {
+        serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
+        await state.booted.vm.exec(`echo ${quote(marker)} > /dev/kmsg`);
+      }
+      await runTasks(job, opts, state, hard.signal, x);
+    })();
     work.catch(() => {}); // it may settle after the deadline won the race
     await Promise.race([work, rejectOnAbort(hard.signal)]);
   } catch (e) {
     error = e;
   }
+  let handedOn = false;
+  let leaked = false;
   try {
-    if (error instanceof SkipSignal) return finish(result({ status: 'skipped', skipReason: error.reason }));
+    if (error instanceof SkipSignal) {
+      const r = result({ status: 'skipped', skipReason: error.reason });
+      handedOn = await handOn();
+      return { result: r, reused: Boolean(warm), leaked };
+    }
     const interrupted = opts.signal.aborted;
     const machine = state.booted?.machine;
     if (machine) {
-      artifacts.serial = rel(machine.serialLog);
-      artifacts['qemu-cmdline'] = rel(join(dir, 'qemu-cmdline.sh'));
       // A panicking guest takes a moment to end QEMU (panic=-1): let it, so the verdict sees it.
-      for (let i = 0; i < 30 && !machine.hasExited && /Kernel panic/.test(await readSerial(machine.serialLog)); i++) await sleep(100);
+      for (let i = 0; i < 30 && !machine.hasExited && /Kernel panic/.test((await readSerial(machine.serialLog)).slice(serialFrom)); i++) await sleep(100);
     }
-    const dmesg = interrupted ? null : await collectDmesg(state.booted, logScanMs * scale);
+    const fullDmesg = interrupted ? null : await collectDmesg(state.booted, logScanMs * scale);
+    const dmesg = fullDmesg === null ? null : reuse ? sinceMarker(fullDmesg, marker) : fullDmesg;
     if (dmesg !== null) {
       await writeFile(join(dir, 'dmesg.txt'), dmesg);
-      artifacts.dmesg = rel(join(dir, 'dmesg.txt'));
+      x.artifacts.dmesg = x.rel(join(dir, 'dmesg.txt'));
     }
-    const serial = machine ? await readSerial(machine.serialLog) : error instanceof BootError ? error.serialTail : '';
+    const serial = machine ? (await readSerial(machine.serialLog)).slice(serialFrom) : error instanceof BootError ? error.serialTail : '';
+    if (machine) {
+      // A reused guest's console log spans scenarios: each keeps its own part.
+      if (reuse) await writeFile(join(dir, 'serial.log'), serial);
+      x.artifacts.serial = x.rel(reuse ? join(dir, 'serial.log') : machine.serialLog);
+      x.artifacts['qemu-cmdline'] = x.rel(join(guestDir, 'qemu-cmdline.sh'));
+    }
     const bdfs = Object.fromEntries(Object.entries(state.devices).map(([k, d]) => [k, d!.bdf]));
     const verdict = judgeScenario({
       phase: state.phase,
-      failures: expect.failures,
+      failures: x.expect.failures,
       error: error === undefined ? undefined : { message: (error as Error).message, phase: error instanceof TimeoutError ? error.phase : state.phase },
       interrupted,
       dmesg,
       serial,
       qemuExit: machine?.hasExited ? qemuExitOf(machine) : undefined,
-      expectedFaults: [...(s.options.expectedFaults ?? []), ...runtimeFaults],
+      expectedFaults: [...(s.options.expectedFaults ?? []), ...x.runtimeFaults],
       devices: bdfs,
     });
     if (verdict.error && verdict.status !== 'interrupted') verdict.error.serialTail = error instanceof BootError ? error.serialTail : tail(serial, 40);
-    return finish(result(verdict));
+    const r = result(verdict);
+    if (r.status === 'passed' && reuse) {
+      const check = await checkedReset(state.booted!.vm, Object.values(state.devices) as GuestDevice[], bootDrivers ?? new Map()).catch((e: Error) => ({ leaks: [], notReusable: [`reset check failed: ${e.message}`] }));
+      if (check.leaks.length > 0) {
+        leaked = true;
+        r.status = 'failed';
+        r.failures.push(...check.leaks.map((l) => `left for the next user of the guest: ${l}`));
+      } else if (check.notReusable.length === 0) handedOn = await handOn();
+    }
+    if (opts.keepFailed && r.status === 'failed' && machine && !machine.hasExited) {
+      kept.add(state.booted!);
+      r.artifacts.kept = `guest left running (pid ${machine.pid}, ssh 127.0.0.1:${machine.sshPort}): ./labw ssh, then ./labw clean`;
+    }
+    return { result: r, reused: Boolean(warm), leaked };
   } finally {
     hard.dispose();
-    await cleanup.run();
+    if (!handedOn) await guestCleanup.run();
+  }
+
+  async function handOn(): Promise<boolean> {
+    const booted = state.booted;
+    if (!reuse || !booted || booted.machine.hasExited || !bootDrivers) return false;
+    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, bootDrivers };
+    return true;
   }
 }
 
-/** Boot → devices → body, each phase recorded in state for the verdict. */
-async function runTasks(
-  job: Job,
-  opts: RunnerOptions,
-  state: JobState,
-  cleanup: CleanupStack,
-  signal: AbortSignal,
-  x: { dir: string; rel: (p: string) => string; artifacts: Record<string, string>; steps: StepResult[]; expect: ReturnType<typeof createExpect>; runtimeFaults: ExpectedFault[]; scale: number },
-): Promise<void> {
+/** Boots the job's machine; with keepFailed the guest is started detached and kept if its scenario fails. */
+async function bootFor(job: Job, opts: RunnerOptions, cleanup: CleanupStack, dir: string, signal: AbortSignal): Promise<Booted> {
+  const guest = job.scenario.scenario.options.image === 'vmm' ? await withVmmImage(opts.guest, opts.cache) : opts.guest;
+  const booted = await bootGuest({ guest, profile: machineProfile(job.machine), accel: opts.accel, dir, cache: opts.cache, cleanup, progress: opts.progress, signal, keep: opts.keepFailed });
+  if (opts.keepFailed) cleanup.push(`qemu ${booted.machine.id}`, async () => (kept.has(booted) ? undefined : booted.machine.stop()));
+  return booted;
+}
+
+/** Devices → body, each phase recorded in state for the verdict. */
+async function runTasks(job: Job, opts: RunnerOptions, state: JobState, signal: AbortSignal, x: Attempt): Promise<void> {
   const s = job.scenario.scenario;
-  const profile = machineProfile(job.machine);
-  // With keepFailed the guest is started detached (it may outlive this process) and stopped
-  // by the cleanup below unless its scenario failed.
-  const guest = s.options.image === 'vmm' ? await withVmmImage(opts.guest, opts.cache) : opts.guest;
-  const booted = await bootGuest({ guest, profile, accel: opts.accel, dir: x.dir, cache: opts.cache, cleanup, progress: opts.progress, signal, keep: opts.keepFailed });
-  state.booted = booted;
-  if (opts.keepFailed) cleanup.push(`qemu ${booted.machine.id}`, async () => (keptFailed(booted) ? undefined : booted.machine.stop()));
+  const booted = state.booted!;
   state.phase = 'setup';
-  const addresses = deviceAddresses(profile) as Record<DeviceName, string>;
+  const addresses = deviceAddresses(machineProfile(job.machine)) as Record<DeviceName, string>;
   state.devices = await bindToVfio(booted.vm, addresses, s.options.devices);
   state.phase = 'scenario';
   const ctx = scenarioContext(job, opts, booted, state.devices, signal, x);
@@ -198,11 +312,8 @@ async function runTasks(
   state.phase = 'watchdog';
 }
 
-/** Marks a kept guest whose scenario failed, so its teardown leaves it running. */
+/** Guests kept running for `lab ssh` because their scenario failed. */
 const kept = new WeakSet<Booted>();
-function keptFailed(b: Booted): boolean {
-  return kept.has(b);
-}
 
 function scenarioContext(
   job: Job,
@@ -210,13 +321,13 @@ function scenarioContext(
   booted: Booted,
   devices: Partial<Record<DeviceName, GuestDevice>>,
   signal: AbortSignal,
-  x: { dir: string; rel: (p: string) => string; artifacts: Record<string, string>; steps: StepResult[]; expect: ReturnType<typeof createExpect>; runtimeFaults: ExpectedFault[] },
+  x: Attempt,
 ): ScenarioContext {
   const s = job.scenario.scenario;
   const { expect, steps } = x;
   return {
     vm: booted.vm,
-    probe: new Probe(booted.vm),
+    probe: new Probe(booted.vm, { timeScale: x.scale }),
     // Scenarios without devices (the selftest pack) never read it.
     device: devices[s.options.devices[0] ?? 'nvme'] as GuestDevice,
     devices,

@@ -24,6 +24,8 @@ export interface SessionOptions {
   parallel: number;
   signal: AbortSignal;
   keepFailed?: boolean;
+  /** Hand guests from one scenario to the next after a checked reset. @default true */
+  reuseGuests?: boolean;
   /** Results of an interrupted run being resumed: reported again, not re-run. */
   prior?: ScenarioResult[];
 }
@@ -104,6 +106,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
         jobs: opts.parallel,
         signal: opts.signal,
         keepFailed: opts.keepFailed,
+        reuseGuests: opts.reuseGuests,
       })),
     );
   }
