@@ -11,6 +11,7 @@ import { processCleanup } from '../util/cleanup.ts';
 import { repoRoot } from '../util/paths.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
 import { lostReports } from './lost-reports.ts';
+import { assertResumable } from './resume-check.ts';
 
 export async function planScenarios(options: PlanOptions): Promise<Job[]> {
   return plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), options);
@@ -33,6 +34,8 @@ export interface SubSession {
 /** Runs the jobs and returns each scenario's status. Scenario lines go to stderr. */
 export async function runSubSession(s: SubSession): Promise<Map<string, Status>> {
   const sub = join(s.dir, s.name);
+  // Kept results are only this session's if it was run with these inputs (exit 2 otherwise).
+  if (s.resume) await assertResumable(sub, kernelRequest(s.kernel), s.jobs, s.ctx.cache);
   const prior = s.resume ? ((await readReport(sub).catch(() => null))?.results ?? []).filter((r) => r.status !== 'errored') : [];
   const todo = s.jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
   const statuses = (results: { scenario: { id: string }; status: Status }[]) => new Map<string, Status>(results.map((r) => [r.scenario.id, r.status]));
