@@ -266,7 +266,9 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     if (verdict.error && verdict.status !== 'interrupted') verdict.error.serialTail = error instanceof BootError ? error.serialTail : tail(serial, 40);
     const r = result(verdict);
     if (r.status === 'passed' && reuse) {
-      const check = await checkedReset(state.booted!.vm, Object.values(state.devices) as GuestDevice[], bootDrivers ?? new Map()).catch((e: Error) => ({ leaks: [], notReusable: [`reset check failed: ${e.message}`] }));
+      // Without interrupt remapping every BIND is refused (EPERM): a new user gets that, not a leak.
+      const expectedBind = machineProfile(job.machine).iommu.intremap ? 0 : EPERM;
+      const check = await checkedReset(state.booted!.vm, Object.values(state.devices) as GuestDevice[], bootDrivers ?? new Map(), expectedBind).catch((e: Error) => ({ leaks: [], notReusable: [`reset check failed: ${e.message}`] }));
       if (check.leaks.length > 0) {
         leaked = true;
         r.status = 'failed';
@@ -311,6 +313,8 @@ async function runTasks(job: Job, opts: RunnerOptions, state: JobState, signal: 
   await withTimeout(s.body(ctx), s.options.timeoutMs * x.scale, `scenario ${job.id}`);
   state.phase = 'watchdog';
 }
+
+const EPERM = 1;
 
 /** Guests kept running for `lab ssh` because their scenario failed. */
 const kept = new WeakSet<Booted>();
