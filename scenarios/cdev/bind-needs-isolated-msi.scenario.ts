@@ -1,5 +1,5 @@
 // S3b: without interrupt remapping, BIND is refused (no isolated MSI).
-import { scenario } from '../../lab/src/api.ts';
+import { openBound, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'bind-refused-without-irq-remapping',
@@ -13,10 +13,10 @@ export default scenario(
     },
   },
   async ({ probe, device, expect, step }) => {
-    const [open, iommufd, bind, info] = await step('BIND on a machine with intremap=off', () => probe.run(`open d ${device.cdev}`, 'iommufd i', 'bind d i', 'get-info d'));
-    expect.errno(open, 'ok', 'open');
-    expect.errno(iommufd, 'ok', 'open /dev/iommu');
-    expect.errno(bind, 'EPERM', 'BIND without interrupt remapping');
-    expect.errno(info, 'EINVAL', 'GET_INFO after the refused BIND');
+    const r = await step('BIND on a machine with intremap=off', () => probe.run(...openBound(device.cdev), { info: 'get-info d' }));
+    expect.errno(r.open, 'ok', 'open');
+    expect.errno(r.iommufd, 'ok', 'open /dev/iommu');
+    expect.errno(r.bind, 'EPERM', 'BIND without interrupt remapping');
+    expect.errno(r.info, 'EINVAL', 'GET_INFO after the refused BIND');
   },
 );

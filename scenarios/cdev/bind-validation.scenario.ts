@@ -1,14 +1,14 @@
 // S3: BIND validates its argument, and a BIND that fails grants nothing.
 import { scenario } from '../../lab/src/api.ts';
 
-const attempts: [step: string, errno: string, label: string][] = [
-  ['bind d i flags=1', 'EINVAL', 'BIND with flags != 0'],
-  ['bind d i argsz=4', 'EINVAL', 'BIND with argsz shorter than the struct'],
-  ['bind d #-1', 'EINVAL', 'BIND with iommufd = -1'],
-  ['bind d n', 'EBADFD', 'BIND with the fd of /dev/null'],
-  ['bind d v', 'EBADFD', 'BIND with the fd of another VFIO device'],
-  ['bind d #999', 'EBADF', 'BIND with a closed fd number'],
-  ['bind d i null', 'EFAULT', 'BIND with a NULL argument'],
+const attempts: { step: `bind ${string}`; errno: string; label: string }[] = [
+  { step: 'bind d i flags=1', errno: 'EINVAL', label: 'BIND with flags != 0' },
+  { step: 'bind d i argsz=4', errno: 'EINVAL', label: 'BIND with argsz shorter than the struct' },
+  { step: 'bind d #-1', errno: 'EINVAL', label: 'BIND with iommufd = -1' },
+  { step: 'bind d n', errno: 'EBADFD', label: 'BIND with the fd of /dev/null' },
+  { step: 'bind d v', errno: 'EBADFD', label: 'BIND with the fd of another VFIO device' },
+  { step: 'bind d #999', errno: 'EBADF', label: 'BIND with a closed fd number' },
+  { step: 'bind d i null', errno: 'EFAULT', label: 'BIND with a NULL argument' },
 ];
 
 export default scenario(
@@ -23,17 +23,20 @@ export default scenario(
   },
   async ({ probe, devices, expect, step }) => {
     const { nvme, e1000 } = devices;
-    const script = [`open d ${nvme!.cdev}`, 'iommufd i', 'open n /dev/null', `open v ${e1000!.cdev}`];
-    for (const [s] of attempts) script.push(s, 'get-info d');
-    script.push('bind d i', 'get-info d');
-    const out = await step('malformed BINDs, each followed by GET_INFO', () => probe.run(...script));
-    const [open, iommufd, devnull, other] = out;
-    for (const [r, label] of [[open, 'open nvme'], [iommufd, 'open /dev/iommu'], [devnull, 'open /dev/null'], [other, 'open e1000']] as const) expect.errno(r, 'ok', label);
-    attempts.forEach(([, errno, label], i) => {
-      expect.errno(out[4 + 2 * i], errno, label);
-      expect.errno(out[5 + 2 * i], 'EINVAL', `GET_INFO after: ${label} (the FD must still be parked)`);
+    // Each attempt k is labelled try<k>, the GET_INFO after it after<k>.
+    const tries = attempts.flatMap((a, k) => [{ [`try${k}`]: a.step }, { [`after${k}`]: 'get-info d' as const }]);
+    const r = await step('malformed BINDs, each followed by GET_INFO', () =>
+      probe.run({ open: `open d ${nvme!.cdev}`, iommufd: 'iommufd i', devnull: 'open n /dev/null', other: `open v ${e1000!.cdev}` }, ...tries, { bind: 'bind d i', info: 'get-info d' }),
+    );
+    expect.errno(r.open, 'ok', 'open nvme');
+    expect.errno(r.iommufd, 'ok', 'open /dev/iommu');
+    expect.errno(r.devnull, 'ok', 'open /dev/null');
+    expect.errno(r.other, 'ok', 'open e1000');
+    attempts.forEach((a, k) => {
+      expect.errno(r[`try${k}`], a.errno, a.label);
+      expect.errno(r[`after${k}`], 'EINVAL', `GET_INFO after: ${a.label} (the FD must still be parked)`);
     });
-    expect.errno(out.at(-2), 'ok', 'a well-formed BIND after all that');
-    expect.errno(out.at(-1), 'ok', 'GET_INFO once bound');
+    expect.errno(r.bind, 'ok', 'a well-formed BIND after all that');
+    expect.errno(r.info, 'ok', 'GET_INFO once bound');
   },
 );

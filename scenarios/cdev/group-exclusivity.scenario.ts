@@ -1,5 +1,5 @@
 // S4: the legacy group path and the cdev path exclude each other.
-import { scenario } from '../../lab/src/api.ts';
+import { openBound, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'group-and-cdev-exclude-each-other',
@@ -15,36 +15,37 @@ export default scenario(
   async ({ probe, device, expect, step }) => {
     const group = String(device.group);
     await step('group open first: BIND on the cdev is refused', async () => {
-      const [g, d, i, bind] = await probe.run(`group-open g ${group}`, `open d ${device.cdev}`, 'iommufd i', 'bind d i');
-      expect.errno(g, 'ok', `open /dev/vfio/${group}`);
-      expect.errno(d, 'ok', 'open the cdev');
-      expect.errno(i, 'ok', 'open /dev/iommu');
-      expect.errno(bind, 'EBUSY', 'BIND while the group is open');
+      const r = await probe.run({ group: `group-open g ${group}` }, ...openBound(device.cdev));
+      expect.errno(r.group, 'ok', `open /dev/vfio/${group}`);
+      expect.errno(r.open, 'ok', 'open the cdev');
+      expect.errno(r.iommufd, 'ok', 'open /dev/iommu');
+      expect.errno(r.bind, 'EBUSY', 'BIND while the group is open');
     });
     await step('cdev bound first: opening the group is refused', async () => {
-      const [d, i, bind, g] = await probe.run(`open d ${device.cdev}`, 'iommufd i', 'bind d i', `group-open g ${group}`);
-      expect.errno(d, 'ok', 'open the cdev');
-      expect.errno(i, 'ok', 'open /dev/iommu');
-      expect.errno(bind, 'ok', 'BIND');
-      expect.errno(g, 'EBUSY', `open /dev/vfio/${group} while the cdev is bound`);
+      const r = await probe.run(...openBound(device.cdev), { group: `group-open g ${group}` });
+      expect.errno(r.open, 'ok', 'open the cdev');
+      expect.errno(r.iommufd, 'ok', 'open /dev/iommu');
+      expect.errno(r.bind, 'ok', 'BIND');
+      expect.errno(r.group, 'EBUSY', `open /dev/vfio/${group} while the cdev is bound`);
     });
     await step('a device FD from the group works at once and refuses BIND and ATTACH', async () => {
-      const [g, c, set, iommu, f, info, i, a, bind, attach] = await probe.run(
-        `group-open g ${group}`,
-        'container-open c',
-        'group-set-container g c',
-        'set-iommu c 3',
-        `group-get-device f g ${device.bdf}`,
-        'get-info f',
-        'iommufd i',
-        'ioas-alloc i a',
-        'bind f i',
-        'attach f a',
-      );
-      for (const [r, label] of [[g, 'open the group'], [c, 'open the container'], [set, 'GROUP_SET_CONTAINER'], [iommu, 'SET_IOMMU (type1v2)'], [f, 'GROUP_GET_DEVICE_FD'], [i, 'open /dev/iommu'], [a, 'IOAS_ALLOC']] as const) expect.errno(r, 'ok', label);
-      expect.errno(info, 'ok', 'GET_INFO on the group-path FD');
-      expect.errno(bind, 'EINVAL', 'BIND on a group-path FD');
-      expect.errno(attach, 'ENOTTY', 'ATTACH_IOMMUFD_PT on a group-path FD');
+      const r = await probe.run({
+        group: `group-open g ${group}`,
+        container: 'container-open c',
+        setContainer: 'group-set-container g c',
+        setIommu: 'set-iommu c 3',
+        getDevice: `group-get-device f g ${device.bdf}`,
+        info: 'get-info f',
+        iommufd: 'iommufd i',
+        ioas: 'ioas-alloc i a',
+        bind: 'bind f i',
+        attach: 'attach f a',
+      });
+      const setup = { group: 'open the group', container: 'open the container', setContainer: 'GROUP_SET_CONTAINER', setIommu: 'SET_IOMMU (type1v2)', getDevice: 'GROUP_GET_DEVICE_FD', iommufd: 'open /dev/iommu', ioas: 'IOAS_ALLOC' } as const;
+      for (const label of Object.keys(setup) as (keyof typeof setup)[]) expect.errno(r[label], 'ok', setup[label]);
+      expect.errno(r.info, 'ok', 'GET_INFO on the group-path FD');
+      expect.errno(r.bind, 'EINVAL', 'BIND on a group-path FD');
+      expect.errno(r.attach, 'ENOTTY', 'ATTACH_IOMMUFD_PT on a group-path FD');
     });
   },
 );

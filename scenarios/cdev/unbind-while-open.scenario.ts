@@ -1,5 +1,5 @@
 // S8: unbinding the driver waits for the user, and the cdev disappears at once.
-import { scenario } from '../../lab/src/api.ts';
+import { childResult, openBound, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'driver-unbind-waits-for-open-fd',
@@ -12,28 +12,23 @@ export default scenario(
     },
   },
   async ({ probe, device, expect, step }) => {
-    const out = await step('unbind from vfio-pci with a bound FD open, then close it', () =>
-      probe.run(
-        `open d ${device.cdev}`,
-        'iommufd i',
-        'bind d i',
-        `sysfs-write-bg /sys/bus/pci/drivers/vfio-pci/unbind ${device.bdf}`,
-        'wait-bg bg 1500',
-        `exists ${device.cdev}`,
-        `open d2 ${device.cdev}`,
-        'get-info d',
-        'close d',
-        'wait-bg bg 10000',
-      ),
+    const r = await step('unbind from vfio-pci with a bound FD open, then close it', () =>
+      probe.run(...openBound(device.cdev), `sysfs-write-bg /sys/bus/pci/drivers/vfio-pci/unbind ${device.bdf}`, {
+        blocked: 'wait-bg bg 1500',
+        node: `exists ${device.cdev}`,
+        reopen: `open d2 ${device.cdev}`,
+        info: 'get-info d',
+        close: 'close d',
+        finished: 'wait-bg bg 10000',
+      }),
     );
-    const [, , bind, , blocked, node, reopen, info, close, finished] = out;
-    expect.errno(bind, 'ok', 'BIND');
-    expect(blocked?.finished, 'unbind finished while the FD was open').toBe(false);
-    expect(node?.exists, `${device.cdev} exists during the unbind`).toBe(false);
-    expect.errno(reopen, 'ENOENT', 'open of the cdev during the unbind');
-    expect.errno(info, 'ok', 'GET_INFO on the held FD during the unbind');
-    expect.errno(close, 'ok', 'close the FD');
-    expect(finished?.finished, 'unbind finished after close').toBe(true);
-    expect.errno(finished, 'ok', 'the unbind write');
+    expect.errno(r.bind, 'ok', 'BIND');
+    expect(r.blocked.finished, 'unbind finished while the FD was open').toBe(false);
+    expect(r.node.exists, `${device.cdev} exists during the unbind`).toBe(false);
+    expect.errno(r.reopen, 'ENOENT', 'open of the cdev during the unbind');
+    expect.errno(r.info, 'ok', 'GET_INFO on the held FD during the unbind');
+    expect.errno(r.close, 'ok', 'close the FD');
+    expect(r.finished.finished, 'unbind finished after close').toBe(true);
+    expect.errno(childResult(r.finished), 'ok', 'the unbind write');
   },
 );

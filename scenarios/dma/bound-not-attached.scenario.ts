@@ -1,6 +1,5 @@
 // S6d: bound but not attached, the group sits in the blocking domain.
-import { scenario } from '../../lab/src/api.ts';
-import { bound } from './steps.ts';
+import { bound, canary, nvmeEnabled, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'bound-but-not-attached-is-blocked',
@@ -18,13 +17,16 @@ export default scenario(
   async ({ probe, device, expect, step }) => {
     // Queues at their own GPAs: a device wrongly left in an identity domain (iommu=pt) would
     // fetch them, run the Identify and write the canary.
-    const out = await step('enable the controller and Identify into a canary, without ATTACH', () =>
-      probe.run(...bound(device.cdev), 'buf c 4096 fill=0x5a', 'nvme-enable d i a own-gpa own-gpa nomap', 'nvme-identify d c.gpa timeout=300', 'buf-check c', 'buf-check d.cq'),
+    const r = await step('enable the controller and Identify into a canary, without ATTACH', () =>
+      probe.run(...bound(device.cdev), canary('c'), nvmeEnabled({ sq: 'own-gpa', cq: 'own-gpa', nomap: true }), {
+        identify: 'nvme-identify d c.gpa timeout=300',
+        canary: 'buf-check c',
+        cq: 'buf-check d.cq',
+      }),
     );
-    const [, , bind, , , , identify, canary, cq] = out;
-    expect.errno(bind, 'ok', 'BIND');
-    expect(identify?.completed, 'Identify completed without ATTACH').toBe(false);
-    expect(canary?.changed, 'canary changed').toBe(false);
-    expect(cq?.changed, 'completion queue written').toBe(false);
+    expect.errno(r.bind, 'ok', 'BIND');
+    expect(r.identify.completed, 'Identify completed without ATTACH').toBe(false);
+    expect(r.canary.changed, 'canary changed').toBe(false);
+    expect(r.cq.changed, 'completion queue written').toBe(false);
   },
 );

@@ -1,6 +1,5 @@
 // S6f: after DETACH, DMA is blocked again.
-import { scenario } from '../../lab/src/api.ts';
-import { bound, identifyLanded } from './steps.ts';
+import { attached, canary, identifyLanded, mappedBuffer, nvmeEnabled, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'detach-blocks-dma-again',
@@ -17,26 +16,21 @@ export default scenario(
   async ({ probe, device, expect, step }) => {
     // Everything at IOVA = GPA: while attached that is a normal mapping; after DETACH only an
     // identity domain would still translate it, and the canary would be written.
-    const out = await step('Identify works while attached; after DETACH it must reach nothing', () =>
+    const r = await step('Identify works while attached; after DETACH it must reach nothing', () =>
       probe.run(
-        ...bound(device.cdev),
-        'attach d a',
-        'buf t 4096 fill=0xaa',
-        'map-buf i a t t.gpa',
-        'nvme-enable d i a own-gpa own-gpa',
+        ...attached(device.cdev),
+        ...mappedBuffer('t', 't.gpa', { fill: 0xaa }),
+        nvmeEnabled({ sq: 'own-gpa', cq: 'own-gpa' }),
         'nvme-identify d t.gpa',
-        'buf-check t',
-        'detach d',
-        'buf c 4096 fill=0x5a',
-        'nvme-identify d c.gpa timeout=300',
-        'buf-check c',
+        { before: 'buf-check t', detach: 'detach d' },
+        canary('c'),
+        { identify: 'nvme-identify d c.gpa timeout=300', canary: 'buf-check c' },
       ),
     );
-    const [, , , , attach, , , , , before, detach, , identify, canary] = out;
-    expect.errno(attach, 'ok', 'ATTACH');
-    expect(identifyLanded(before), 'Identify landed while attached').toBe(true);
-    expect.errno(detach, 'ok', 'DETACH');
-    expect(identify?.completed, 'Identify completed after DETACH').toBe(false);
-    expect(canary?.changed, 'canary written after DETACH').toBe(false);
+    expect.errno(r.attach, 'ok', 'ATTACH');
+    expect(identifyLanded(r.before), 'Identify landed while attached').toBe(true);
+    expect.errno(r.detach, 'ok', 'DETACH');
+    expect(r.identify.completed, 'Identify completed after DETACH').toBe(false);
+    expect(r.canary.changed, 'canary written after DETACH').toBe(false);
   },
 );

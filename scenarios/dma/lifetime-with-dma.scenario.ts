@@ -1,6 +1,5 @@
 // S7 with DMA: the bound device keeps its iommufd context alive; closing the cdev frees it all.
-import { scenario } from '../../lab/src/api.ts';
-import { identifyLanded, iova, readyForIdentify } from './steps.ts';
+import { identifyLanded, iova, readyForIdentify, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'dma-outlives-the-iommufd-fd',
@@ -13,25 +12,21 @@ export default scenario(
     },
   },
   async ({ probe, device, expect, step }) => {
-    const out = await step('close the iommufd FD, then DMA; then close the cdev and bind afresh', () =>
+    const r = await step('close the iommufd FD, then DMA; then close the cdev and bind afresh', () =>
       probe.run(
         ...readyForIdentify(device.cdev),
-        'close i',
+        { closeI: 'close i' },
         `nvme-identify d ${iova.target}`,
-        'buf-check t',
-        'nvme-disable d',
-        'close d',
-        `open d2 ${device.cdev}`,
+        { landed: 'buf-check t', disable: 'nvme-disable d', closeD: 'close d', reopen: `open d2 ${device.cdev}` },
         'iommufd i2',
-        'bind d2 i2',
+        { rebind: 'bind d2 i2' },
       ),
     );
-    const [, , , , , , , , closeI, , landed, disable, closeD, reopen, , rebind] = out;
-    expect.errno(closeI, 'ok', 'close the iommufd FD');
-    expect(identifyLanded(landed), 'Identify landed after the iommufd FD was closed').toBe(true);
-    expect(disable?.rdy, 'controller stopped').toBe(false);
-    expect.errno(closeD, 'ok', 'close the cdev');
-    expect.errno(reopen, 'ok', 'open the cdev again');
-    expect.errno(rebind, 'ok', 'BIND afresh');
+    expect.errno(r.closeI, 'ok', 'close the iommufd FD');
+    expect(identifyLanded(r.landed), 'Identify landed after the iommufd FD was closed').toBe(true);
+    expect(r.disable.rdy, 'controller stopped').toBe(false);
+    expect.errno(r.closeD, 'ok', 'close the cdev');
+    expect.errno(r.reopen, 'ok', 'open the cdev again');
+    expect.errno(r.rebind, 'ok', 'BIND afresh');
   },
 );

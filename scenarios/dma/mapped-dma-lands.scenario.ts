@@ -1,6 +1,5 @@
 // S6a: once attached, DMA reaches exactly the IOVAs user space mapped.
-import { scenario } from '../../lab/src/api.ts';
-import { bound, identifyLanded, iova, readyForIdentify } from './steps.ts';
+import { attached, identifyLanded, iova, readyForIdentify, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'mapped-dma-lands',
@@ -14,23 +13,21 @@ export default scenario(
   },
   async ({ probe, devices, expect, step }) => {
     await step('NVMe Identify into a mapped buffer', async () => {
-      const out = await probe.run(...readyForIdentify(devices.nvme!.cdev), `nvme-identify d ${iova.target}`, 'buf-check t');
-      const [, , bind, , attach, , map, enable, identify, check] = out;
-      expect.errno(bind, 'ok', 'BIND');
-      expect.errno(attach, 'ok', 'ATTACH');
-      expect.errno(map, 'ok', 'IOAS_MAP of the target buffer');
-      expect(enable?.rdy, 'controller ready').toBe(true);
-      expect(identify?.completed, 'Identify completed').toBe(true);
-      expect(identifyLanded(check), `Identify data (VID 0x1b36, "QEMU NVMe Ctrl") in the mapped buffer; got ${String(check?.hex).slice(0, 16)}… "${String(check?.ascii).trim()}"`).toBe(true);
+      const r = await probe.run(...readyForIdentify(devices.nvme!.cdev), { identify: `nvme-identify d ${iova.target}`, check: 'buf-check t' });
+      expect.errno(r.bind, 'ok', 'BIND');
+      expect.errno(r.attach, 'ok', 'ATTACH');
+      expect.errno(r.map, 'ok', 'IOAS_MAP of the target buffer');
+      expect(r.enable.rdy, 'controller ready').toBe(true);
+      expect(r.identify.completed, 'Identify completed').toBe(true);
+      expect(identifyLanded(r.check), `Identify data (VID 0x1b36, "QEMU NVMe Ctrl") in the mapped buffer; got ${String(r.check.hex).slice(0, 16)}… "${String(r.check.ascii).trim()}"`).toBe(true);
     });
     await step('e1000 loopback frame into a mapped RX buffer', async () => {
-      const out = await probe.run(...bound(devices.e1000!.cdev), 'attach d a', 'buf r 4096', `e1000-loopback d i a ${iova.txRing} ${iova.rxRing} ${iova.txBuf} r ${iova.rxBuf}`, 'buf-check r');
-      const [, , bind, , attach, , loop, check] = out;
-      expect.errno(bind, 'ok', 'BIND');
-      expect.errno(attach, 'ok', 'ATTACH');
-      expect(loop?.tx_done, 'frame transmitted').toBe(true);
-      expect(loop?.payload_match, 'the received frame carries the payload sent').toBe(true);
-      expect(check?.changed, 'RX buffer written by the device').toBe(true);
+      const r = await probe.run(...attached(devices.e1000!.cdev), 'buf r 4096', { loop: `e1000-loopback d i a ${iova.txRing} ${iova.rxRing} ${iova.txBuf} r ${iova.rxBuf}`, check: 'buf-check r' });
+      expect.errno(r.bind, 'ok', 'BIND');
+      expect.errno(r.attach, 'ok', 'ATTACH');
+      expect(r.loop.tx_done, 'frame transmitted').toBe(true);
+      expect(r.loop.payload_match, 'the received frame carries the payload sent').toBe(true);
+      expect(r.check.changed, 'RX buffer written by the device').toBe(true);
     });
   },
 );

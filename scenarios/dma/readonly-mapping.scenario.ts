@@ -1,6 +1,5 @@
 // S6c: a mapping without WRITEABLE must not be written by the device.
-import { parseDmarFaults, scenario } from '../../lab/src/api.ts';
-import { bound, iova } from './steps.ts';
+import { attached, iova, mappedBuffer, nvmeEnabled, parseDmarFaults, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'readonly-mapping-blocks-device-writes',
@@ -14,14 +13,13 @@ export default scenario(
     },
   },
   async ({ probe, vm, device, expect, step }) => {
-    const out = await step('Identify into a read-only mapped buffer', () =>
-      probe.run(...bound(device.cdev), 'attach d a', 'buf r 4096 fill=0x33', `map-buf i a r ${iova.target} ro`, `nvme-enable d i a ${iova.sq} ${iova.cq}`, `nvme-identify d ${iova.target}`, 'buf-check r'),
+    const r = await step('Identify into a read-only mapped buffer', () =>
+      probe.run(...attached(device.cdev), ...mappedBuffer('r', iova.target, { fill: 0x33, ro: true }), nvmeEnabled(), `nvme-identify d ${iova.target}`, { check: 'buf-check r' }),
     );
-    const [, , , , attach, , map, enable, , check] = out;
-    expect.errno(attach, 'ok', 'ATTACH');
-    expect.errno(map, 'ok', 'read-only IOAS_MAP');
-    expect(enable?.rdy, 'controller ready').toBe(true);
-    expect(check?.changed, 'read-only buffer changed').toBe(false);
+    expect.errno(r.attach, 'ok', 'ATTACH');
+    expect.errno(r.map, 'ok', 'read-only IOAS_MAP');
+    expect(r.enable.rdy, 'controller ready').toBe(true);
+    expect(r.check.changed, 'read-only buffer changed').toBe(false);
     const faults = parseDmarFaults(await vm.dmesg()).filter((f) => f.access === 'write' && BigInt(f.address) === BigInt(iova.target));
     expect(faults.length > 0, `a DMAR write fault at ${iova.target}`).toBe(true);
   },

@@ -1,6 +1,5 @@
 // S5e: in a shared IOMMU group there is one address space: the attached IOAS.
-import { scenario } from '../../lab/src/api.ts';
-import { identifyLanded, iova } from './steps.ts';
+import { canary, identifyLanded, iova, mappedBuffer, nvmeEnabled, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'shared-group-dma-uses-the-attached-ioas',
@@ -18,30 +17,30 @@ export default scenario(
   async ({ probe, devices, expect, step, skip }) => {
     const { nvme, e1000 } = devices;
     if (nvme!.group !== e1000!.group) skip(`the functions do not share an IOMMU group here (nvme in ${nvme!.group}, e1000 in ${e1000!.group})`);
-    const setup = [`open n ${nvme!.cdev}`, `open e ${e1000!.cdev}`, 'iommufd i', 'bind n i', 'bind e i', 'ioas-alloc i a', 'attach n a'];
+    // Both functions bound to one iommufd, only the nvme (handle n) attached; e is the e1000.
+    const setup = [`open n ${nvme!.cdev}`, `open e ${e1000!.cdev}`, 'iommufd i', { bindNvme: 'bind n i', bindE1000: 'bind e i' }, 'ioas-alloc i a', { attach: 'attach n a' }] as const;
+    const e1000Loopback = (rx: string, at: string) => `e1000-loopback e i a ${iova.txRing} ${iova.rxRing} ${iova.txBuf} ${rx} ${at}` as const;
     await step('nvme (attached) and e1000 (bound only) both DMA into the attached IOAS', async () => {
-      const out = await probe.run(
+      const r = await probe.run(
         ...setup,
-        'buf t 4096 fill=0xaa',
-        `map-buf i a t ${iova.target}`,
-        `nvme-enable n i a ${iova.sq} ${iova.cq}`,
+        ...mappedBuffer('t', iova.target, { fill: 0xaa }),
+        nvmeEnabled({}, { dev: 'n', iommufd: 'i', ioas: 'a' }),
         `nvme-identify n ${iova.target}`,
-        'buf-check t',
+        { identified: 'buf-check t' },
         'buf r 4096',
-        `e1000-loopback e i a ${iova.txRing} ${iova.rxRing} ${iova.txBuf} r ${iova.rxBuf}`,
-        'buf-check r',
+        { loop: e1000Loopback('r', iova.rxBuf), received: 'buf-check r' },
       );
-      expect.errno(out[3], 'ok', 'BIND nvme');
-      expect.errno(out[4], 'ok', 'BIND e1000 to the same iommufd');
-      expect.errno(out[6], 'ok', 'ATTACH nvme only');
-      expect(identifyLanded(out[11]), 'nvme Identify landed in the IOAS buffer').toBe(true);
-      expect(out[13]?.payload_match, 'e1000 frame landed in the IOAS buffer although the e1000 was never attached').toBe(true);
-      expect(out[14]?.changed, 'e1000 RX buffer written').toBe(true);
+      expect.errno(r.bindNvme, 'ok', 'BIND nvme');
+      expect.errno(r.bindE1000, 'ok', 'BIND e1000 to the same iommufd');
+      expect.errno(r.attach, 'ok', 'ATTACH nvme only');
+      expect(identifyLanded(r.identified), 'nvme Identify landed in the IOAS buffer').toBe(true);
+      expect(r.loop.payload_match, 'e1000 frame landed in the IOAS buffer although the e1000 was never attached').toBe(true);
+      expect(r.received.changed, 'e1000 RX buffer written').toBe(true);
     });
     await step('the e1000 aimed at an unmapped canary reaches nothing', async () => {
-      const out = await probe.run(...setup, 'buf c 4096 fill=0x5a', `e1000-loopback e i a ${iova.txRing} ${iova.rxRing} ${iova.txBuf} c c.gpa nomap-rx`, 'buf-check c');
-      expect(out[8]?.tx_done, 'frame transmitted').toBe(true);
-      expect(out[9]?.changed, 'canary written by the e1000').toBe(false);
+      const r = await probe.run(...setup, canary('c'), { loop: `${e1000Loopback('c', 'c.gpa')} nomap-rx`, canary: 'buf-check c' });
+      expect(r.loop.tx_done, 'frame transmitted').toBe(true);
+      expect(r.canary.changed, 'canary written by the e1000').toBe(false);
     });
   },
 );

@@ -1,6 +1,5 @@
 // S6e: after UNMAP the IOVA faults again and the old page is left alone.
-import { parseDmarFaults, scenario } from '../../lab/src/api.ts';
-import { identifyLanded, iova, readyForIdentify } from './steps.ts';
+import { identifyLanded, iova, parseDmarFaults, readyForIdentify, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'unmap-blocks-dma-again',
@@ -14,21 +13,20 @@ export default scenario(
     },
   },
   async ({ probe, vm, device, expect, step }) => {
-    const out = await step('Identify into a mapped buffer, unmap it, Identify again', () =>
+    const r = await step('Identify into a mapped buffer, unmap it, Identify again', () =>
       probe.run(
         ...readyForIdentify(device.cdev),
         `nvme-identify d ${iova.target}`,
-        'buf-check t',
+        { before: 'buf-check t' },
         'buf-fill t fill=0x77',
-        `unmap i a ${iova.target} 4096`,
+        { unmap: `unmap i a ${iova.target} 4096` },
         `nvme-identify d ${iova.target}`,
-        'buf-check t',
+        { after: 'buf-check t' },
       ),
     );
-    const [, , , , , , , , , before, , unmap, , after] = out;
-    expect(identifyLanded(before), 'first Identify landed while mapped (the translation was in use)').toBe(true);
-    expect.errno(unmap, 'ok', 'IOAS_UNMAP');
-    expect(after?.changed, `old page written after UNMAP (first changed byte at ${String(after?.first_changed_offset)})`).toBe(false);
+    expect(identifyLanded(r.before), 'first Identify landed while mapped (the translation was in use)').toBe(true);
+    expect.errno(r.unmap, 'ok', 'IOAS_UNMAP');
+    expect(r.after.changed, `old page written after UNMAP (first changed byte at ${String(r.after.first_changed_offset)})`).toBe(false);
     const faults = parseDmarFaults(await vm.dmesg()).filter((f) => f.access === 'write' && BigInt(f.address) === BigInt(iova.target));
     expect(faults.length > 0, `a DMAR write fault at ${iova.target} after UNMAP`).toBe(true);
   },
