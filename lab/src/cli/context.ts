@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { processCleanup, installSignalHandlers, interruptSignal } from '../util/cleanup.ts';
 import { ExitCode, formatError } from '../util/errors.ts';
-import { openLog } from '../util/log.ts';
+import { log, openLog } from '../util/log.ts';
 import { cacheRoot } from '../util/paths.ts';
 import { createProgress, type Progress } from '../util/progress.ts';
 import type { KernelRequest } from '../kernel/build.ts';
@@ -50,7 +50,7 @@ export async function runCommand(body: () => Promise<number>): Promise<never> {
   });
   // A bug must not leave a guest behind: unwind, report, exit as an infrastructure error.
   process.once('uncaughtException', (error) => {
-    process.stderr.write(`internal error: ${error.stack ?? error.message}\n`);
+    process.stderr.write(`${formatError(error)}\n`);
     void processCleanup.run().finally(() => process.exit(ExitCode.infra));
   });
   let code: number;
@@ -59,6 +59,7 @@ export async function runCommand(body: () => Promise<number>): Promise<never> {
   } catch (error) {
     if (interruptSignal.aborted) code = ExitCode.interrupted;
     else {
+      log().error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'command failed');
       process.stderr.write(`${formatError(error)}\n`);
       code = ExitCode.infra;
     }

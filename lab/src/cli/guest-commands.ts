@@ -85,7 +85,7 @@ export async function sshCommand(ctx: Context, command: string[]): Promise<numbe
   if (!vm) throw new UsageError('no kept guest is running', { hint: 'start one with ./lab boot --keep' });
   const privateKey = await readFile(String(vm.meta.privateKeyPath), 'utf8');
   const deadline = new Deadline('ssh', 10_000);
-  const shell = await GuestShell.connect({ port: vm.sshPort, privateKey, deadline, alive: () => true });
+  const shell = await GuestShell.connect({ port: vm.sshPort, privateKey, deadline, alive: () => true, hostKey: vm.meta.hostKey as string | undefined });
   deadline.dispose();
   try {
     return await shell.interactive(command.length > 0 ? quoteArgv(command) : undefined);

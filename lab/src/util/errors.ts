@@ -60,6 +60,12 @@ export function formatError(error: unknown): string {
     lines.push(`--- last lines of the serial console (${error.serialLog}) ---`, error.serialTail.trimEnd(), '---');
   }
   if (error instanceof LabError && error.hint) lines.push(`hint: ${error.hint}`);
-  if (!(error instanceof LabError) && error.stack) lines.push(error.stack);
+  for (let cause = error.cause, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) lines.push(`  caused by: ${cause.message}`);
+  // Not a LabError: a bug in the lab. One paragraph and what to do; the trace goes to the log.
+  if (!(error instanceof LabError)) {
+    lines[0] = `error: internal error in iommufd-lab (a bug in the lab, not a verdict on the kernel): ${error.message}`;
+    lines.push(`hint: rerun with LAB_DEBUG=1 for the stack trace, and report it with the run directory's lab.ndjson`);
+    if (process.env.LAB_DEBUG === '1' && error.stack) lines.push(error.stack);
+  }
   return stripControl(lines.join('\n'));
 }
