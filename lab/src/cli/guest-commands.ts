@@ -70,7 +70,7 @@ export async function bootCommand(ctx: Context, flags: GuestFlags & { keep?: boo
   process.stdout.write(`guest up: kernel ${r.stdout.split('\n')[0]}, ssh 127.0.0.1:${booted.machine.sshPort}, serial ${booted.machine.serialLog}\n`);
   if (flags.keep) {
     booted.vm.shell.close();
-    process.stdout.write(`kept running (pid ${booted.machine.pid}). Shell: ./lab ssh   Stop: ./lab clean\n`);
+    process.stdout.write(`kept running (pid ${booted.machine.pid}). Shell: ./labw ssh   Stop: ./labw clean\n`);
     return 0;
   }
   process.stdout.write('booted; press Ctrl-C to stop it\n');
@@ -82,7 +82,7 @@ export async function sshCommand(ctx: Context, command: string[]): Promise<numbe
   const kept = [];
   for (const vm of await listVms(ctx.cache)) if (vm.kept && (await isOurQemu(vm))) kept.push(vm);
   const vm = kept.at(-1);
-  if (!vm) throw new UsageError('no kept guest is running', { hint: 'start one with ./lab boot --keep' });
+  if (!vm) throw new UsageError('no kept guest is running', { hint: 'start one with ./labw boot --keep' });
   const privateKey = await readFile(String(vm.meta.privateKeyPath), 'utf8');
   const deadline = new Deadline('ssh', 10_000);
   const shell = await GuestShell.connect({ port: vm.sshPort, privateKey, deadline, alive: () => true, hostKey: vm.meta.hostKey as string | undefined });
@@ -96,7 +96,7 @@ export async function sshCommand(ctx: Context, command: string[]): Promise<numbe
 
 /**
  * Stops the QEMUs the lab has on record whose owning lab process is gone: kept guests (their
- * `lab boot --keep` has returned) and strays of killed runs. A guest whose lab still runs — a
+ * `./labw boot --keep` has returned) and strays of killed runs. A guest whose lab still runs — a
  * run in another terminal, a `boot` waiting for Ctrl-C — is that lab's to stop: left alone.
  */
 export async function cleanCommand(ctx: Context): Promise<number> {

@@ -48,7 +48,7 @@ async function sweepLeftovers(): Promise<void> {
   }
 }
 
-const program = new Command('lab')
+const program = new Command('labw')
   .description('iommufd-lab: build a patched kernel, boot it behind an emulated Intel IOMMU, and test the VFIO cdev / iommufd contract')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : ExitCode.infra))
@@ -106,7 +106,7 @@ withGuestOptions(program.command('exec').description('boot a guest, run one comm
 
 program
   .command('ssh')
-  .description('a shell (or one command) in the guest kept by `lab boot --keep`')
+  .description('a shell (or one command) in the guest kept by `./labw boot --keep`')
   .argument('[command...]', 'command to run instead of a shell')
   .action((command: string[]) => runCommand(() => sshCommand(makeContext({ quiet: true }), command)));
 

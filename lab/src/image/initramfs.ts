@@ -21,13 +21,6 @@ export const sshdPath = '/usr/sbin/dropbear';
 const guestDir = join(repoRoot, 'guest-images');
 const probeDir = join(guestDir, 'probe');
 
-export interface Image {
-  base: string;
-  probe: string;
-  baseHit: boolean;
-  probeHit: boolean;
-}
-
 /** Shared libraries a dynamic binary needs, as ldd resolves them on this host. */
 export function parseLdd(output: string): string[] {
   const libs: string[] = [];

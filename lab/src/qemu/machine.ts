@@ -26,7 +26,7 @@ export interface StartOptions {
   dir: string;
   cache: string;
   extraCmdline?: string[];
-  /** Leave QEMU running after this process exits (lab boot --keep). */
+  /** Leave QEMU running after this process exits (./labw boot --keep). */
   detached?: boolean;
   meta?: Record<string, unknown>;
 }

@@ -1,4 +1,4 @@
-// Writes a report so that a reader (CI collecting artifacts, `lab show`, a second run) sees
+// Writes a report so that a reader (CI collecting artifacts, a second run) sees
 // either the previous file or the complete new one, never a truncated one.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';

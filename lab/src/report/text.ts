@@ -13,7 +13,3 @@ export function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
 
-/** Splits into lines and prefixes each non-empty one; empty lines stay empty (no trailing spaces). */
-export function indentLines(text: string, prefix: string): string[] {
-  return text.split(/\r?\n/).map((line) => (line === '' ? '' : prefix + line));
-}

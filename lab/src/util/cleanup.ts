@@ -23,10 +23,6 @@ export class CleanupStack {
     }
     return errors;
   }
-
-  get size(): number {
-    return this.stack.length;
-  }
 }
 
 /** One process-wide stack that SIGINT/SIGTERM unwind before exiting. */

@@ -38,11 +38,6 @@ export class Deadline {
     return new TimeoutError(this.phase, this.ms, detail);
   }
 
-  /** Throws the abort reason (timeout or interruption) if the deadline has passed. */
-  check(): void {
-    if (this.signal.aborted) throw this.signal.reason;
-  }
-
   dispose(): void {
     clearTimeout(this.timer);
     this.unlink();

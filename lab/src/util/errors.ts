@@ -16,7 +16,7 @@ export class UsageError extends LabError {}
 
 /** A phase (build, boot, ssh, exec…) ran past its deadline. */
 export class TimeoutError extends LabError {
-  constructor(readonly phase: string, readonly ms: number, detail = '', options: { hint?: string } = {}) {
+  constructor(readonly phase: string, readonly ms: number, detail = '', options: { hint?: string; cause?: unknown } = {}) {
     super(`${phase}: no answer within ${(ms / 1000).toFixed(1)} s${detail ? ` — ${detail}` : ''}`, options);
   }
 }
@@ -29,21 +29,15 @@ export class ConfigError extends LabError {}
 
 /** make failed; the log is kept. */
 export class BuildError extends LabError {
-  constructor(message: string, readonly logPath: string, options: { hint?: string } = {}) {
+  constructor(message: string, readonly logPath: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, options);
   }
 }
 
 /** The guest died or never became reachable; carries the end of its serial log. */
 export class BootError extends LabError {
-  constructor(message: string, readonly serialTail: string, readonly serialLog: string, options: { hint?: string } = {}) {
+  constructor(message: string, readonly serialTail: string, readonly serialLog: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, options);
-  }
-}
-
-export class InterruptedError extends LabError {
-  constructor(readonly signal: string) {
-    super(`interrupted by ${signal}`);
   }
 }
 

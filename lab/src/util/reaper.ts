@@ -21,7 +21,7 @@
 //   - The race "lab dies between fork and prctl" is closed: the guard checks that its parent is
 //     still the lab after the death signal is armed, and exits 137 otherwise.
 //
-// A detached guest (`lab boot --keep`, --keep-failed) must outlive the lab: do not wrap it.
+// A detached guest (`./labw boot --keep`, --keep-failed) must outlive the lab: do not wrap it.
 // The shell here is two fixed lines; the command's argv is passed as "$@", never interpolated.
 const SETPRIV = 'setpriv';
 
