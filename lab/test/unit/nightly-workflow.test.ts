@@ -69,7 +69,7 @@ test('every lab command the workflow runs exists, with the options it passes', a
       const words = [tokens[0]!];
       let text = await help(words);
       if (/^Commands:/m.test(text) && tokens[1]) text = await help([...words, tokens[1]]).then((h) => (words.push(tokens[1]!), h));
-      t.regex(text, new RegExp(`^Usage: lab ${words.join(' ')} `, 'm'), `./labw ${tokens.join(' ')}: no such command`);
+      t.regex(text, new RegExp(`^Usage: labw ${words.join(' ')} `, 'm'), `./labw ${tokens.join(' ')}: no such command`);
       for (const option of tokens.filter((w) => w.startsWith('--'))) t.true(text.includes(`${option} `), `./labw ${words.join(' ')} has no ${option}`);
     }),
   );
