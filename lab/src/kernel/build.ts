@@ -93,7 +93,7 @@ export async function buildKernel(req: KernelRequest, cache: string, progress: P
       progress,
       title,
       async (phase) => {
-        const meter = new BuildProgress(progress, phase, title);
+        const meter = new BuildProgress(progress, phase, title, { signal });
         try {
           return await buildInto(out, prep, req, cache, meter, signal);
         } finally {

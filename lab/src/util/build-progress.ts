@@ -18,13 +18,19 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * Time left, from the rate so far; before the first unit, from how long the step took last
- * time. null when nothing can be said (nothing done and no history, or past the expected count).
+ * Time left. From the rate so far, blended with how long the step took last time while little is
+ * done (the first objects, configure's host tools, are slow per object: the rate alone says 40
+ * minutes for a 5-minute build). null when nothing can be said (nothing done and no history, or
+ * past the expected count).
  */
 export function etaMs(done: number, expected: number | undefined, elapsedMs: number, previousMs?: number): number | null {
   if (expected === undefined || done > expected) return null;
-  if (done === 0) return previousMs === undefined ? null : Math.max(0, previousMs - elapsedMs);
-  return Math.round((elapsedMs * (expected - done)) / done);
+  const history = previousMs === undefined ? null : Math.max(0, previousMs - elapsedMs);
+  if (done === 0) return history;
+  const rate = (elapsedMs * (expected - done)) / done;
+  if (history === null) return Math.round(rate);
+  const w = done / expected;
+  return Math.round((1 - w) * history + w * rate);
 }
 
 export function formatStatus(s: { unit: string; done: number; expected?: Expectation; elapsedMs: number; previousMs?: number }): string {
@@ -71,17 +77,20 @@ export class BuildProgress {
   private note = '';
   private readonly heartbeat: Heartbeat;
   private readonly timer: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(
     private readonly progress: Progress,
     private readonly phase: PhaseHandle,
     private readonly title: string,
-    private readonly opts: { interactive?: boolean; intervalMs?: number; now?: () => number } = {},
+    private readonly opts: { interactive?: boolean; intervalMs?: number; now?: () => number; signal?: AbortSignal } = {},
   ) {
     this.heartbeat = new Heartbeat(opts.intervalMs ?? 30_000, this.now());
     // Checked every second so a silent stretch (the final link) still gets its line.
     this.timer = setInterval(() => this.tick(), Math.min(1000, opts.intervalMs ?? 30_000));
     this.timer.unref();
+    // Once the user interrupts, an ETA line among the teardown messages would only mislead.
+    opts.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
   private now(): number {
@@ -128,11 +137,13 @@ export class BuildProgress {
 
   /** Called every second: refreshes the ETA on a terminal, writes the plain line when due. */
   tick(): void {
+    if (this.stopped) return;
     if (this.interactive) this.render();
     else if (this.heartbeat.due(this.now())) this.progress.info(`${this.title} — ${this.status()}`);
   }
 
   stop(): void {
     clearInterval(this.timer);
+    this.stopped = true;
   }
 }

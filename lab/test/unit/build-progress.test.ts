@@ -48,6 +48,10 @@ test('the object count is the CC/AS/LD/AR/HOSTCC/HOSTLD lines, nothing else', (t
 
 test('ETA from the rate so far; before the first object from last time; none past the count', (t) => {
   t.is(etaMs(100, 400, 60_000), 180_000);
+  // With history: mostly last time's duration at first, mostly the rate near the end.
+  t.is(etaMs(20, 1881, 25_000, 325_000), Math.round((1 - 20 / 1881) * 300_000 + (20 / 1881) * ((25_000 * 1861) / 20)));
+  t.is(etaMs(1800, 1881, 300_000, 325_000), Math.round((81 / 1881) * 25_000 + (1800 / 1881) * ((300_000 * 81) / 1800)));
+  t.is(etaMs(1881, 1881, 300_000, 325_000), 0);
   t.is(etaMs(400, 400, 60_000), 0);
   t.is(etaMs(0, 400, 10_000, 250_000), 240_000);
   t.is(etaMs(0, 400, 300_000, 250_000), 0);
@@ -95,7 +99,7 @@ test('in CI a plain line every 30 s carries the count and the ETA; nothing betwe
   let now = 0;
   const r = recorder();
   const meter = new BuildProgress(r.progress, r.phase, 'kernel abc: build', { interactive: false, now: () => now });
-  meter.stop();
+  t.teardown(() => meter.stop());
   meter.begin('make', { unit: 'objects', expected: { count: 1000, estimated: false } });
   for (let i = 0; i < 250; i++) meter.advance(`CC f${i}.o`);
   now = 29_000;
@@ -113,11 +117,23 @@ test('in CI a plain line every 30 s carries the count and the ETA; nothing betwe
   t.deepEqual(r.updates, []);
 });
 
+test('no heartbeat after an interrupt', (t) => {
+  let now = 0;
+  const r = recorder();
+  const interrupt = new AbortController();
+  const meter = new BuildProgress(r.progress, r.phase, 'kernel abc: build', { interactive: false, now: () => now, signal: interrupt.signal });
+  meter.begin('make', { unit: 'objects' });
+  interrupt.abort();
+  now = 31_000;
+  meter.tick();
+  t.deepEqual(r.info, []);
+});
+
 test('on a terminal the live detail carries the count, ETA and the current step; no plain lines', (t) => {
   let now = 0;
   const r = recorder();
   const meter = new BuildProgress(r.progress, r.phase, 'kernel abc: build', { interactive: true, now: () => now });
-  meter.stop();
+  t.teardown(() => meter.stop());
   meter.detail('copying base tree');
   t.is(r.updates.at(-1), 'copying base tree');
   meter.begin('selftests', { unit: 'programs', expected: { count: 2, estimated: false }, previousMs: 40_000 });
