@@ -132,8 +132,11 @@ export async function materializeBase(base: ResolvedBase, cacheDir: string, sign
     } catch (error) {
       await rm(tmp, { recursive: true, force: true });
       if (error instanceof LabError) throw error;
-      throw new LabError(`could not unpack the base ${base.describe} into ${dir}: ${oneLine(error)}`, {
-        hint: `check the free space of ${cacheDir} (a kernel tree takes about 1.5 GB); the next run unpacks it again`,
+      const why = oneLine(error);
+      throw new LabError(`could not unpack the base ${base.describe} into ${dir}: ${why}`, {
+        hint: why.startsWith('git archive')
+          ? `git could not read that commit: \`git -C '${base.spec.kind === 'git' ? base.spec.repo : ''}' fsck\` names what is damaged or missing`
+          : `check the free space of ${cacheDir} (a kernel tree takes about 1.5 GB); the next run unpacks it again`,
         cause: error,
       });
     }
