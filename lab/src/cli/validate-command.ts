@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildKernel } from '../kernel/build.ts';
 import { loadSeries, parseSeriesSpec } from '../kernel/series.ts';
 import type { Patch } from '../kernel/mbox.ts';
-import { describePatch } from '../kernel/mbox.ts';
+import { describePatch, joinPatches } from '../kernel/mbox.ts';
 import type { Status } from '../report/events.ts';
 import { bisectFirstBreaking, brokenBaseline, classify, compareRuns, comparisonTable, newWarnings, verdictLine, warnings, type Outcome } from '../scenario/compare.ts';
 import { outcomes } from './outcomes.ts';
@@ -24,9 +24,9 @@ export interface ValidateFlags extends KernelFlags {
   out?: string;
 }
 
-/** The first `count` patches as one mbox, so a prefix is an ordinary series to the kernel build. */
-export function prefixMbox(patches: Patch[], count: number): string {
-  return patches.slice(0, count).map((p) => `From iommufd-lab Mon Sep 17 00:00:00 2001\n${p.text}`).join('\n');
+/** The first `count` patches as one mbox, byte for byte, so a prefix is an ordinary series to the kernel build. */
+export function prefixMbox(patches: Patch[], count: number): Buffer {
+  return joinPatches(patches.slice(0, count));
 }
 
 /** The base a series says it was written for (git format-patch --base, b4). */
