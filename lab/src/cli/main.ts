@@ -118,7 +118,7 @@ program
 withKernelOptions(program.command('run').description('build, boot and run the scenarios (all, or those matching PATTERN: an id substring or tag:NAME)'))
   .argument('[pattern...]', 'scenario id substrings or tag:NAME')
   .addOption(new Option('--machine <variant>', 'run every scenario on this machine variant').choices(variantNames))
-  .option('--jobs <n>', 'guests run in parallel (default: one per core, as memory allows)', String(defaultJobs()))
+  .option('--jobs <n>', 'guests run in parallel (default: one per core but one, as memory allows)', String(defaultJobs()))
   .option('--reporter <name[=path]>', 'line, plain, junit[=PATH], tap[=PATH], json[=PATH], html[=PATH] (repeatable)', (v: string, p: string[]) => [...p, v], [])
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-run)')
   .option('--keep-failed', 'leave the guest of each failed scenario running (./labw ssh; ./labw clean stops them)')
@@ -128,7 +128,7 @@ withKernelOptions(program.command('run').description('build, boot and run the sc
   .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenariosCommand(makeContext(), patterns, flags)));
 
 withKernelOptions(program.command('teeth').description('run every regression model in kernel-patches/regressions/ and check that the scenarios it names fail, and only those'))
-  .option('--jobs <n>', 'guests run in parallel (default: one per core, as memory allows)', String(defaultJobs()))
+  .option('--jobs <n>', 'guests run in parallel (default: one per core but one, as memory allows)', String(defaultJobs()))
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-teeth)')
   .action((flags: KernelFlags & { jobs: string; out?: string }) => runCommand(() => teethCommand(makeContext(), flags)));
 
@@ -136,7 +136,7 @@ withKernelOptions(program.command('validate').description('baseline vs tip for a
   .argument('[pattern...]', 'scenario id substrings or tag:NAME')
   .option('--each', 'build every prefix of the series; name the first patch that breaks the build, and new warnings per patch')
   .option('--each-runtime', 'also run the scenarios on every prefix: which patch first breaks a contract')
-  .option('--jobs <n>', 'guests run in parallel (default: one per core, as memory allows)', String(defaultJobs()))
+  .option('--jobs <n>', 'guests run in parallel (default: one per core but one, as memory allows)', String(defaultJobs()))
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-validate)')
   .option('--resume <dir>', 'continue an interrupted validate in DIR: finished sessions and scenarios are kept')
   .action((patterns: string[], flags: ValidateFlags) => runCommand(() => validateCommand(makeContext(), patterns, flags)));

@@ -85,6 +85,10 @@ export function kernelCmdline(profile: MachineProfile, extra: string[] = []): st
     ...(profile.passthrough ? ['iommu=pt'] : []),
     // A panic must end QEMU (with -no-reboot) so the host sees it at once.
     'panic=-1',
+    // The IO-APIC timer check at boot measures ticks against wall time; under TCG on a loaded
+    // host it misfires ("timer doesn't work through Interrupt-remapped IO-APIC", seen with two
+    // guests on 2 cores) and panics a kernel that is fine — a verdict on the host, not the kernel.
+    'no_timer_check',
     ...profile.cmdline,
     ...extra,
   ].join(' ');

@@ -35,8 +35,8 @@ test('variants change what they name and nothing else', (t) => {
   t.deepEqual(iommuArgs(machineProfile('intremap-off')), ['-device', 'intel-iommu,intremap=off']);
   t.deepEqual(iommuArgs(machineProfile('caching-mode')), ['-device', 'intel-iommu,intremap=on,caching-mode=on']);
   t.deepEqual(iommuArgs(machineProfile('snoop-control')), ['-device', 'intel-iommu,intremap=on,snoop-control=on']);
-  t.is(kernelCmdline(machineProfile('pt')), 'console=ttyS0 intel_iommu=on iommu=pt panic=-1');
-  t.is(kernelCmdline(machineProfile(), ['rdinit=/floor']), 'console=ttyS0 intel_iommu=on panic=-1 rdinit=/floor');
+  t.is(kernelCmdline(machineProfile('pt')), 'console=ttyS0 intel_iommu=on iommu=pt panic=-1 no_timer_check');
+  t.is(kernelCmdline(machineProfile(), ['rdinit=/floor']), 'console=ttyS0 intel_iommu=on panic=-1 no_timer_check rdinit=/floor');
 });
 
 test('the shared-slot topology puts nvme and e1000 in one multifunction slot', (t) => {
