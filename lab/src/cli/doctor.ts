@@ -3,7 +3,7 @@ import { existsSync, statfsSync } from 'node:fs';
 import { execa } from 'execa';
 import { defaultBase } from '../kernel/base.ts';
 import { busyboxPath, sshdPath } from '../image/initramfs.ts';
-import { cachedVerdict, kvmOpenable } from '../qemu/accel.ts';
+import { cachedVerdict, decideAccel, hostFacts } from '../qemu/accel.ts';
 import { qbootRom } from '../qemu/argv.ts';
 import { findQemu10 } from '../image/qemu10.ts';
 
@@ -31,12 +31,17 @@ export async function runChecks(cache: string): Promise<Check[]> {
   const q10 = await findQemu10(cache);
   // Optional: only the nested/ scenarios need it, so its absence does not fail doctor.
   add('qemu 10', true, q10 ? `${q10.version} in ${q10.root} (the vmm image's VMM; the system QEMU stays as it is)` : 'absent (only nested/ needs it): guest-images/vmm/fetch-qemu10.sh unpacks Debian bookworm-backports\' QEMU 10 into the cache, system-wide nothing changes; nested/ runs fetch it themselves');
-  const verdict = await cachedVerdict(cache);
-  const kvm = await kvmOpenable();
+  // The same decision a run makes: the obvious answers at once, the smoke boot only where KVM might work.
+  const decision = decideAccel(await hostFacts());
+  const verdict = decision.kind === 'smoke' ? await cachedVerdict(cache) : null;
   add(
     'accelerator',
     true,
-    verdict ? `${verdict.accel.toUpperCase()} (${verdict.reason}, checked ${verdict.checkedAt})` : kvm ? '/dev/kvm opens; the first boot runs a KVM smoke test, TCG if it fails' : 'TCG (no usable /dev/kvm)',
+    decision.kind === 'decided'
+      ? `${decision.accel.toUpperCase()} (${decision.reason})`
+      : verdict
+        ? `${verdict.accel.toUpperCase()} (${verdict.reason}, checked ${verdict.checkedAt})`
+        : `${decision.reason}: the first run boots a KVM smoke test, TCG if it fails`,
   );
   add('kernel source', existsSync(defaultBase), existsSync(defaultBase) ? defaultBase : `${defaultBase} missing`, apt('linux-source-6.12'));
   add('busybox', existsSync(busyboxPath), existsSync(busyboxPath) ? busyboxPath : 'busybox-static missing', apt('busybox-static'));

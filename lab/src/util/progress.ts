@@ -19,8 +19,12 @@ export interface PhaseHandle {
 
 const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 
+/**
+ * A live line only on a real terminal: not in CI, and not on one that reports 0 columns (a pty
+ * without a size), where the spinner's redraw width is 0 and it clears lines forever.
+ */
 export function isInteractive(stream: NodeJS.WriteStream = process.stderr, env = process.env): boolean {
-  return Boolean(stream.isTTY) && !env.CI;
+  return Boolean(stream.isTTY) && !env.CI && (stream.columns ?? 80) > 0;
 }
 
 export function createProgress(options: { interactive?: boolean; quiet?: boolean } = {}): Progress {
