@@ -1,7 +1,7 @@
 // `lab kernel build`: base + series + config fragments → vmlinux, bzImage, uAPI headers,
 // through the content-addressed cache.
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { BuildProgress } from '../util/build-progress.ts';
@@ -117,7 +117,7 @@ export async function buildKernel(req: KernelRequest, cache: string, progress: P
     buildLog: join(dir, 'build.log'),
     release: String(entry.manifest.meta.release),
     base: prep.base.describe,
-    patches: prep.patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source, sha256: sha256(p.text) })),
+    patches: prep.patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source, sha256: sha256(p.bytes) })),
     fragments: prep.fragments.map((f) => f.name),
     compiler: prep.compiler,
   };
@@ -221,7 +221,12 @@ async function buildInto(out: string, prep: Prepared, req: KernelRequest, cache:
 
 async function configure(ctx: MakeContext, prep: Prepared, baseConfig: string): Promise<void> {
   await runMake(ctx, [baseConfig]);
-  const fragmentFiles = prep.fragments.map((f) => f.name);
+  // merge_config.sh splits its arguments on spaces: hand it copies at paths without any.
+  const fragmentFiles = await Promise.all(prep.fragments.map(async (f, i) => {
+    const copy = join(ctx.buildDir, `lab-fragment-${i + 1}.config`);
+    await writeFile(copy, f.text);
+    return copy;
+  }));
   const merge = await execBuildTool(['bash', join(ctx.srcDir, 'scripts/kconfig/merge_config.sh'), '-m', '-O', ctx.buildDir, join(ctx.buildDir, '.config'), ...fragmentFiles], {
     cwd: ctx.buildDir,
     stdin: 'ignore',
