@@ -244,7 +244,11 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
       await writeFile(join(dir, 'dmesg.txt'), dmesg);
       x.artifacts.dmesg = x.rel(join(dir, 'dmesg.txt'));
     }
-    const serial = machine ? (await readSerial(machine.serialLog)).slice(serialFrom) : error instanceof BootError ? error.serialTail : '';
+    // A guest that died booting has no machine here: its whole console log is judged (the
+    // BootError's tail may start after the oops that caused the panic), and kept as an artifact.
+    const bootLog = !machine && error instanceof BootError ? error.serialLog : undefined;
+    if (bootLog) x.artifacts.serial = x.rel(bootLog);
+    const serial = machine ? (await readSerial(machine.serialLog)).slice(serialFrom) : bootLog ? (await readSerial(bootLog)) || (error as BootError).serialTail : '';
     if (machine) {
       // A reused guest's console log spans scenarios: each keeps its own part.
       if (reuse) await writeFile(join(dir, 'serial.log'), serial);
