@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
+import { causeOf } from '../../src/scenario/compare.ts';
 import { judgeScenario, lastConsoleLine, killedBy, type Observed } from '../../src/scenario/verdict.ts';
 
 // Serial logs of the lab kernel under real faults, provoked with LKDTM in a real guest
@@ -65,4 +66,13 @@ test('exit codes of a shell map to the signal that killed the probe', (t) => {
   t.deepEqual(killedBy('guest probe failed (exit 137): x'), { who: 'probe', signal: 'SIGKILL' });
   t.deepEqual(killedBy('guest command failed (exit 139): x'), { who: 'guest command', signal: 'SIGSEGV' });
   t.is(killedBy('guest probe failed (exit 1): x'), undefined);
+});
+
+test('a kernel that oopses in an initcall and panics at boot: the oops leads, the panic follows', (t) => {
+  // The serial log of the initcall-null-deref.mbox series' kernel, booted by validate in CI.
+  const serial = log('initcall-null-deref.serial.log');
+  const v = judgeScenario({ ...base, phase: 'boot', dmesg: null, serial, qemuExit: 'QEMU exited (status 0)', error: { message: 'the guest kernel panicked', phase: 'boot' } });
+  t.is(v.status, 'failed');
+  t.deepEqual(v.findings.map((f) => f.title), ['BUG: kernel NULL pointer dereference in vfio_init', 'Kernel panic: Attempted to kill init!']);
+  t.is(causeOf({ status: v.status, findings: v.findings, error: v.error }), 'tip kernel does not boot: BUG: kernel NULL pointer dereference in vfio_init');
 });
