@@ -1,5 +1,6 @@
 // Output for CI and pipes: one timestamped line per event that matters, no colour, no
 // cursor movement, and the summary alone on the last line so scripts can grep it.
+import { stripControl } from '../util/terminal-text.ts';
 import type { Reporter, RunEvent, ScenarioResult, Status } from './events.ts';
 import { describeRun, detailLines, formatDuration, formatSummary } from './format.ts';
 import type { TextSink } from './sink.ts';
@@ -56,7 +57,9 @@ export class PlainReporter implements Reporter {
     this.write([`[${clockTime(this.now())}] ${text}`]);
   }
 
+  // Ids, step titles and failures carry text from the guest and from patches: no terminal
+  // control sequence of theirs reaches the terminal.
   private write(lines: string[]): void {
-    this.stream.write(lines.map((l) => `${l}\n`).join(''));
+    this.stream.write(lines.map((l) => `${stripControl(l)}\n`).join(''));
   }
 }
