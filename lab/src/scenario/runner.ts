@@ -386,8 +386,7 @@ async function collectDmesg(booted: Booted | undefined, timeoutMs: number): Prom
 
 /** How QEMU ended, in words: "QEMU exited (signal 9)". */
 function qemuExitOf(machine: Booted['machine']): string {
-  const described = (machine as unknown as { exitDescription?: string }).exitDescription;
-  return described ?? 'QEMU exited';
+  return machine.exitDescription ?? 'QEMU exited';
 }
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
