@@ -39,11 +39,11 @@ export async function runSubSession(s: SubSession): Promise<Map<string, Status>>
   const prior = s.resume ? ((await readReport(sub).catch(() => null))?.results ?? []).filter((r) => r.status !== 'errored') : [];
   const todo = s.jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
   const statuses = (results: { scenario: { id: string }; status: Status }[]) => new Map<string, Status>(results.map((r) => [r.scenario.id, r.status]));
+  s.ctx.progress.info(`${s.label}: ${todo.length} scenarios${prior.length ? ` (${prior.length} kept from the interrupted run)` : ''}`);
   if (s.resume && todo.length === 0) return statuses(prior);
   // stdout carries the table a script may parse; the scenario lines are progress.
   const reporter = createReporters([], { runDir: sub, interactive: false, stdout: process.stderr });
   processCleanup.push(`reports of ${s.name}`, () => reporter.close());
-  s.ctx.progress.info(`${s.label}: ${todo.length} scenarios${prior.length ? ` (${prior.length} kept from the interrupted run)` : ''}`);
   const { results } = await runSession({ jobs: todo, prior, kernel: kernelRequest(s.kernel), runDir: sub, cache: s.ctx.cache, progress: s.ctx.progress, reporter, parallel: s.parallel, signal: s.ctx.signal });
   // A verdict read from a session whose report.json was lost could not be resumed or checked.
   const lost = lostReports(reporter);
