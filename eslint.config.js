@@ -57,7 +57,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/lab/src/*/**'], message: 'scenarios import only lab/src/api.ts' }] }],
       // Probe results are read by label (r.detach.errname): a result read by position aims at
-      // the wrong step as soon as one is inserted before it (lab/test/unit/scenario-lint.test.ts).
+      // the wrong step as soon as one is inserted before it (lab/test/unit/lint/scenario-lint.test.ts).
       'no-restricted-syntax': [
         'error',
         { selector: 'ArrayPattern', message: 'no positional destructuring in scenarios: label the probe steps and read r.<label>' },

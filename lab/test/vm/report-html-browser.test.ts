@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import type { RunReport } from '../../src/report/file-reporter.ts';
 import { renderHtml } from '../../src/report/html.ts';
 import { repoRoot } from '../../src/util/paths.ts';
-import { results as fixtureResults, run as fixtureRun } from '../unit/report-fixture.ts';
+import { results as fixtureResults, run as fixtureRun } from '../unit/report/report-fixture.ts';
 import { summarize } from '../../src/report/events.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,0 +1,30 @@
+import test from 'ava';
+import { PlainReporter } from '../../../src/report/plain.ts';
+import { feed, sink } from './report-fixture.ts';
+
+async function output(): Promise<string> {
+  const stream = sink(true);
+  await feed(new PlainReporter({ stream, now: () => new Date('2025-01-01T12:34:56Z') }));
+  return stream.text();
+}
+
+test('timestamped lines, one per finished scenario, with details indented below', async (t) => {
+  const out = await output();
+  t.regex(out, /^\[12:34:56\] PASS cdev\/parked-fd \(3\.2s\)$/m);
+  t.regex(out, /^\[12:34:56\] FAIL cdev\/double-bind \(1\.5s\)\n {4}second BIND returned 0, expected <EBUSY> & nothing else\n/m);
+  // Observations are reported through the failures they caused, never twice.
+  t.notRegex(out, /observed ok \(ret 0\)/);
+  t.regex(out, /^\[12:34:56\] ERROR iommufd\/ioas-map \(1m31s\)\n {4}boot: guest did not reach sshd within 90\.0 s$/m);
+  t.regex(out, /^\[12:34:56\] SKIP iommufd\/nested-s2 \(0\.0s\)\n {4}needs "nested" #VT-d & KVM$/m);
+  t.regex(out, /^ {4}serial: \/var\/lab\/runs\/20250101-120000-abcd\/iommufd\/ioas-map\/serial\.log$/m);
+  // The held observation is not noise under the failure.
+  t.notRegex(out, /VFIO_DEVICE_BIND_IOMMUFD: expected ok/);
+});
+
+test('no colour even on a TTY, and the summary alone on the last line', async (t) => {
+  const out = await output();
+  t.false(out.includes('\x1b'));
+  t.regex(out, /^\d+ passed, \d+ failed, \d+ errored, \d+ skipped$/m);
+  const lines = out.trimEnd().split('\n');
+  t.is(lines.at(-1), '1 passed, 1 failed, 1 errored, 1 skipped');
+});

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { causeOf } from '../../../src/scenario/compare.ts';
+import { judgeScenario, lastConsoleLine, killedBy, type Observed } from '../../../src/scenario/verdict.ts';
+
+// Serial logs of the lab kernel under real faults, provoked with LKDTM in a real guest
+// (echo EXCEPTION|WARNING|BUG > /sys/kernel/debug/provoke-crash/DIRECT).
+const log = (name: string) => readFileSync(new URL(`../../fixtures/kernel-logs/${name}`, import.meta.url), 'utf8');
+const clean = log('lkdtm-warning.serial.log').split('lkdtm: Performing direct entry')[0]!;
+
+const base: Observed = { phase: 'watchdog', failures: [], dmesg: clean, serial: clean, expectedFaults: [], devices: { nvme: '0000:00:03.0' } };
+
+test('a clean run with every expectation holding passes', (t) => {
+  const v = judgeScenario(base);
+  t.is(v.status, 'passed');
+  t.deepEqual(v.findings, []);
+});
+
+test('a probe killed by an oops fails the scenario, naming the signal and the crash', (t) => {
+  const serial = log('lkdtm-exception.serial.log');
+  const v = judgeScenario({ ...base, phase: 'scenario', dmesg: serial, serial, error: { message: 'guest probe failed (exit 137): vfio-probe run …' } });
+  t.is(v.status, 'failed');
+  t.is(v.failures[0], 'probe killed by SIGKILL after an oops in the kernel: BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION');
+  t.deepEqual(v.findings.map((f) => f.title), ['BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION']);
+});
+
+test('a WARN fails the scenario even when the probe survived and every expectation held', (t) => {
+  const serial = log('lkdtm-warning.serial.log');
+  const v = judgeScenario({ ...base, dmesg: serial, serial });
+  t.is(v.status, 'failed');
+  t.deepEqual(v.failures, ['kernel log: WARNING in lkdtm_WARNING (WARNING: CPU: 0 PID: 61 at ../src/drivers/misc/lkdtm/bugs.c:112 lkdtm_WARNING+0xc/0xf)']);
+});
+
+test('the kernel log is judged when dmesg could not be read: the serial console is enough', (t) => {
+  const serial = log('lkdtm-bug.serial.log');
+  const v = judgeScenario({ ...base, phase: 'scenario', dmesg: null, serial, qemuExit: 'QEMU exited (signal 9)', error: { message: 'exec: no answer within 120.0 s' } });
+  t.is(v.status, 'failed');
+  t.deepEqual(v.findings.map((f) => f.title), ['kernel BUG in lkdtm_BUG']);
+  t.regex(v.failures[0]!, /^QEMU exited \(signal 9\) during scenario after kernel BUG in lkdtm_BUG$/);
+});
+
+test('a guest that stops answering, with a clean log, is errored with its last console line', (t) => {
+  const v = judgeScenario({ ...base, phase: 'scenario', dmesg: null, error: { message: 'exec: no answer from the guest for 15 s' } });
+  t.is(v.status, 'errored');
+  t.is(v.error?.message, `exec: no answer from the guest for 15 s; last console line: ${lastConsoleLine(clean)}`);
+});
+
+test('a QEMU that exited with a clean log is errored and says how it exited', (t) => {
+  const v = judgeScenario({ ...base, phase: 'setup', dmesg: null, qemuExit: 'QEMU exited (status 1)', error: { message: 'ssh: connection reset' } });
+  t.is(v.status, 'errored');
+  t.is(v.error?.message, 'QEMU exited (status 1) during setup');
+});
+
+test('an interrupted scenario has no verdict, whatever its log says', (t) => {
+  const serial = log('lkdtm-warning.serial.log');
+  t.is(judgeScenario({ ...base, dmesg: serial, serial, interrupted: true, error: { message: 'interrupted by SIGINT' } }).status, 'interrupted');
+});
+
+test('undeclared DMAR faults fail a finished scenario; declared ones do not', (t) => {
+  const fault = `${clean}\nDMAR: DRHD: handling fault status reg 2\nDMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr 0x200000 [fault reason 0x05] PTE Write access is not set\n`;
+  t.is(judgeScenario({ ...base, dmesg: fault }).status, 'failed');
+  t.is(judgeScenario({ ...base, dmesg: fault, expectedFaults: [{ device: 'nvme', access: 'write', address: '0x200000' }] }).status, 'passed');
+});
+
+test('exit codes of a shell map to the signal that killed the probe', (t) => {
+  t.deepEqual(killedBy('guest probe failed (exit 137): x'), { who: 'probe', signal: 'SIGKILL' });
+  t.deepEqual(killedBy('guest command failed (exit 139): x'), { who: 'guest command', signal: 'SIGSEGV' });
+  t.is(killedBy('guest probe failed (exit 1): x'), undefined);
+});
+
+test('a kernel that oopses in an initcall and panics at boot: the oops leads, the panic follows', (t) => {
+  // The serial log of the initcall-null-deref.mbox series' kernel, booted by validate in CI.
+  const serial = log('initcall-null-deref.serial.log');
+  const v = judgeScenario({ ...base, phase: 'boot', dmesg: null, serial, qemuExit: 'QEMU exited (status 0)', error: { message: 'the guest kernel panicked', phase: 'boot' } });
+  t.is(v.status, 'failed');
+  t.deepEqual(v.findings.map((f) => f.title), ['BUG: kernel NULL pointer dereference in vfio_init', 'Kernel panic: Attempted to kill init!']);
+  t.is(causeOf({ status: v.status, findings: v.findings, error: v.error }), 'tip kernel does not boot: BUG: kernel NULL pointer dereference in vfio_init');
+});
