@@ -8,7 +8,6 @@
 import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import type { GuestArtifacts } from '../lab.ts';
 import { keyOf, sha256File } from '../util/hash.ts';
 import { repoRoot } from '../util/paths.ts';
 import { Store } from '../util/store.ts';
@@ -83,8 +82,11 @@ export async function buildVmmImage(cache: string, q?: Qemu10): Promise<VmmImage
   return { path, hit: entry.hit, qemu, bytes: entry.manifest.files['vmm.cpio.zst']?.size ?? 0, unpackedBytes: Number(entry.manifest.meta.unpackedBytes ?? 0) };
 }
 
-/** The guest artifacts with the vmm archive appended after the probe's (see lab.ts bootGuest). */
-export async function withVmmImage(guest: GuestArtifacts, cache: string): Promise<GuestArtifacts & { extraImages: string[] }> {
+/**
+ * The guest artifacts with the vmm archive appended after the probe's (see lab.ts bootGuest).
+ * Generic over what a guest is, so image/ need not know the layer above it (eslint DEPS).
+ */
+export async function withVmmImage<G extends object>(guest: G, cache: string): Promise<G & { extraImages: string[] }> {
   const image = await buildVmmImage(cache);
   return { ...guest, extraImages: [image.path] };
 }

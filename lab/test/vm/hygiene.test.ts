@@ -5,7 +5,7 @@
 // the cache; `--resume` refuses a directory run with other inputs. Each row drives ./labw as a
 // user would, against a real guest.
 import { execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,4 +188,141 @@ test.serial('a kept guest outlives its lab and stays listed until `clean`, which
   t.regex(clean.all, new RegExp(`stopped QEMU pid ${kept[0]} \\(kept guest`));
   t.deepEqual(await qemusOf(boot.pid!), []);
   t.false((await listVms(cache)).some((v) => v.owner?.pid === boot.pid));
+});
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  comm: string;
+  start: string;
+}
+
+async function processes(): Promise<Proc[]> {
+  const out: Proc[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f[0] === 'Z' || f[0] === 'X') continue;
+    out.push({ pid: Number(e), ppid: Number(f[1]), pgid: Number(f[2]), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), start: f[19]! });
+  }
+  return out;
+}
+
+/** Every live process below root (children, grandchildren, …). */
+async function descendants(root: number): Promise<Proc[]> {
+  const all = await processes();
+  const found: Proc[] = [];
+  let frontier = [root];
+  while (frontier.length) {
+    const next = all.filter((p) => frontier.includes(p.ppid));
+    found.push(...next);
+    frontier = next.map((p) => p.pid);
+  }
+  return found;
+}
+
+/**
+ * What is still alive of a snapshot (same pid and start time), or of the process groups the lab
+ * made for its children (the build's guard leads one); not the test runner's own group.
+ */
+async function survivors(snapshot: Proc[]): Promise<Proc[]> {
+  const own = (await processes()).find((p) => p.pid === process.pid)?.pgid;
+  const groups = new Set(snapshot.map((p) => p.pgid).filter((g) => g !== own));
+  return (await processes()).filter((p) => snapshot.some((s) => s.pid === p.pid && s.start === p.start) || groups.has(p.pgid));
+}
+
+/**
+ * A one-patch series no cache holds: it adds a file nothing builds, so the kernel is the
+ * default one but its key is new and a real build (make → gcc) starts.
+ */
+function freshSeries(dir: string, nonce: string): string {
+  const path = join(dir, `${nonce}.patch`);
+  writeFileSync(path, [
+    'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001',
+    'From: Lab Test <lab@example.invalid>',
+    `Subject: [PATCH] Documentation: a note only the hygiene test writes (${nonce})`,
+    '',
+    '---',
+    `diff --git a/Documentation/lab-hygiene-${nonce}.txt b/Documentation/lab-hygiene-${nonce}.txt`,
+    'new file mode 100644',
+    '--- /dev/null',
+    `+++ b/Documentation/lab-hygiene-${nonce}.txt`,
+    '@@ -0,0 +1 @@',
+    `+${nonce}`,
+    '-- ',
+    '2.39.5',
+    '',
+  ].join('\n'));
+  return path;
+}
+
+/** Starts a kernel build of a fresh series and waits until its compilers run. */
+async function midBuild(t: import('ava').ExecutionContext, name: string, extra: string[] = []) {
+  const dir = scratch(t, `lab-hyg-${name}-`);
+  const nonce = `${name}-${process.pid}-${Date.now()}`;
+  const child = lab(['kernel', 'build', '--series', freshSeries(dir, nonce), ...extra]);
+  const owner = (n: string) => (existsSync(join(cache, 'work', n, '.lab-owner')) ? readFileSync(join(cache, 'work', n, '.lab-owner'), 'utf8') : '');
+  const ours = () => (existsSync(join(cache, 'work')) ? readdirSync(join(cache, 'work')).filter((n) => owner(n).startsWith(`${child.pid}.`)) : []);
+  // Past the config steps (which compile kconfig's host tools too): one of the kernel's own
+  // objects (-D__KERNEL__) is being compiled, or fetched by ccache (then no cc1 runs).
+  const kernelObject = (p: Proc) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes('-D__KERNEL__');
+  const compiling = async () => (await descendants(child.pid!)).some((p) => {
+    try {
+      return kernelObject(p);
+    } catch {
+      return false;
+    }
+  });
+  await until('the build to compile', compiling, 300_000);
+  await sleep(1000);
+  const running = await descendants(child.pid!);
+  const work = ours();
+  return { child, running, work };
+}
+
+const tmpEntries = () => readdirSync(join(cache, 'kernels')).filter((n) => n.startsWith('.tmp-'));
+
+test.serial('SIGKILL of the lab mid-build: within 2 s no process of the build remains; the next build sweeps what it left', async (t) => {
+  const killed = await midBuild(t, 'kill');
+  t.teardown(() => void killed.child.kill('SIGKILL'));
+  t.true(killed.running.some((p) => p.comm === 'make'), killed.running.map((p) => p.comm).join(' '));
+  t.is(killed.work.length, 1);
+  killed.child.kill('SIGKILL');
+  await killed.child;
+  const t0 = Date.now();
+  await until('the build to die with its lab', async () => (await survivors(killed.running)).length === 0, 2000).catch(() => undefined);
+  const left = await survivors(killed.running);
+  t.deepEqual(left.map((p) => `${p.pid} ${p.comm}`), [], `outlived the SIGKILLed lab by ${Date.now() - t0} ms`);
+  t.log(`${killed.running.length} processes of the build (make, gcc, …) gone ${Date.now() - t0} ms after the lab's SIGKILL`);
+  // SIGKILL leaves its work dir and half entry; the next build (interrupted in turn) sweeps them.
+  t.true(existsSync(join(cache, 'work', killed.work[0]!)));
+  const next = await midBuild(t, 'after-kill');
+  t.teardown(() => void next.child.kill('SIGKILL'));
+  t.false(existsSync(join(cache, 'work', killed.work[0]!)), 'the dead build\'s work dir was not swept');
+  t.false(tmpEntries().some((n) => n.includes(`-${killed.child.pid}.`)), 'the dead build\'s .tmp entry was not swept');
+  next.child.kill('SIGINT');
+  t.is((await next.child).exitCode, 130);
+});
+
+test.serial('SIGINT mid-build: exit 130, no process, no work dir, no .tmp entry; a fragment at a path with spaces was merged', async (t) => {
+  const dir = scratch(t, 'lab-hyg-frag-');
+  mkdirSync(join(dir, 'a fragment dir'));
+  const fragment = join(dir, 'a fragment dir', 'with sysrq.config');
+  // An option the lab fragment does not set, so seeing it in .config proves the merge read the file.
+  writeFileSync(fragment, 'CONFIG_MAGIC_SYSRQ=y\n');
+  const b = await midBuild(t, 'int', ['--config', fragment]);
+  t.teardown(() => void b.child.kill('SIGKILL'));
+  t.is(b.work.length, 1);
+  t.regex(readFileSync(join(cache, 'work', b.work[0]!, 'build', '.config'), 'utf8'), /^CONFIG_MAGIC_SYSRQ=y$/m);
+  const t0 = Date.now();
+  b.child.kill('SIGINT');
+  const r = await b.child;
+  t.log(`SIGINT mid-build: exit ${r.exitCode} after ${Date.now() - t0} ms`);
+  t.is(r.exitCode, 130, r.all.slice(-1500));
+  t.deepEqual((await survivors(b.running)).map((p) => `${p.pid} ${p.comm}`), []);
+  t.false(existsSync(join(cache, 'work', b.work[0]!)), 'the interrupted build left its work dir');
+  t.false(tmpEntries().some((n) => n.includes(`-${b.child.pid}.`)), 'the interrupted build left a .tmp entry');
 });
