@@ -47,7 +47,7 @@ const layering = Object.entries(DEPS).map(([from, allowed]) => {
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.lab/**'] },
+  { ignores: ['node_modules/**', '.lab/**', 'lab/.bundle/**'] },
   ...tseslint.configs.recommended,
   ...layering,
   {

@@ -65,9 +65,18 @@ export interface Scenario {
   body: (ctx: ScenarioContext) => Promise<void>;
 }
 
+// The scenarios this copy of the module defined. A scenario made by a second copy of the library
+// (another path to api.ts, or a bundle beside the sources) would throw SkipSignals and errors of
+// classes the runner does not know: the loader refuses it instead (lab/bin/lab.js, loader.ts).
+const defined = new WeakSet<Scenario>();
+
+export function definedHere(s: Scenario): boolean {
+  return defined.has(s);
+}
+
 export function scenario(name: string, options: ScenarioOptions, body: (ctx: ScenarioContext) => Promise<void>): Scenario {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`scenario name "${name}": use lower-case words joined by dashes`);
-  return {
+  const s: Scenario = {
     kind: 'iommufd-lab-scenario',
     name,
     options: {
@@ -80,6 +89,8 @@ export function scenario(name: string, options: ScenarioOptions, body: (ctx: Sce
     },
     body,
   };
+  defined.add(s);
+  return s;
 }
 
 export class SkipSignal extends Error {
