@@ -10,11 +10,11 @@ export default scenario(
     devices: ['nvme'],
     tags: ['iommufd', 'uapi', 'S12'],
     concern: {
-      text: 'iommufd ioctls must reject short structs, non-zero bytes past the known struct, unknown flags and unknown commands, so the uAPI can grow safely; IOVA ranges must exclude the MSI window once a device is attached.',
+      text: 'iommufd ioctls must reject short structs, non-zero bytes past the known struct, unknown flags and unknown commands, so the uAPI can grow safely; IOVA ranges must exclude the MSI window once a device is attached, and end where the IOMMU address width ends.',
       ref: 'iommufd_fops_ioctl() / iommufd_ucmd (drivers/iommu/iommufd/main.c); Documentation/userspace-api/iommufd.rst',
     },
   },
-  async ({ probe, device, expect, step }) => {
+  async ({ vm, probe, device, expect, step }) => {
     await step('size, trailing bytes, flags, unknown command', async () => {
       const r = await probe.run('iommufd i', {
         short: `raw-iommufd i ${IOAS_ALLOC} 4`,
@@ -41,6 +41,14 @@ export default scenario(
       const overlapping = list.filter((range) => BigInt(range.start) <= msiLast && BigInt(range.last) >= msiStart);
       expect(overlapping, 'usable ranges overlapping the MSI window 0xfee00000-0xfeefffff').toEqual([]);
       expect(list.length >= 2, 'the MSI window splits the IOVA space').toBe(true);
+      // The end of the IOVA space is the vIOMMU's address width (aw-bits), which QEMUs default
+      // differently (7.2: 39 bits, 10.0: 48): the machine states it, the guest reports it in the
+      // capability register (MGAW, bits 21:16, width - 1), and the last range must end there.
+      const width = vm.machine.profile.iommu.awBits;
+      const cap = BigInt(`0x${(await vm.sh`cat /sys/class/iommu/dmar0/intel-iommu/cap`).trim()}`);
+      expect(Number((cap >> 16n) & 0x3fn) + 1, 'the guest IOMMU reports the address width the machine states (MGAW)').toBe(width);
+      const end = list.reduce((max, range) => (BigInt(range.last) > max ? BigInt(range.last) : max), 0n);
+      expect(`0x${end.toString(16)}`, `the last usable IOVA is 2^${width} - 1`).toBe(`0x${((1n << BigInt(width)) - 1n).toString(16)}`);
     });
   },
 );

@@ -1,15 +1,16 @@
 // The baseline of validate, remembered: the same kernel (by its cache key) judged by the same
 // lab (a clean commit: scenarios, probe and guest image are all in it) on the same scenarios
-// gives the same verdicts, so a second validate against that base reuses them instead of
+// under the same QEMU (--qemu 7.2 and 10 build different machines) gives the same verdicts, so a second validate against that base reuses them instead of
 // booting every scenario again. A tree with local changes is never remembered.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Outcome } from '../scenario/compare.ts';
 import { keyOf } from '../util/hash.ts';
 
-export function baselineKey(kernelKey: string, labCommit: string, jobIds: readonly string[]): string | null {
-  if (!/^[0-9a-f]{40}$/.test(labCommit)) return null;
-  return keyOf({ kernelKey, labCommit, jobs: [...jobIds].sort() }).slice(0, 32);
+/** null (never remembered) for a tree with local changes, or a QEMU whose version is unknown. */
+export function baselineKey(kernelKey: string, labCommit: string, jobIds: readonly string[], qemuVersion: string | null): string | null {
+  if (!/^[0-9a-f]{40}$/.test(labCommit) || !qemuVersion) return null;
+  return keyOf({ kernelKey, labCommit, jobs: [...jobIds].sort(), qemu: qemuVersion }).slice(0, 32);
 }
 
 const file = (cache: string, key: string) => join(cache, 'baselines', `${key}.json`);

@@ -1,6 +1,8 @@
 // What every command shares: the cache root, progress output, the NDJSON log, the cleanup
 // stack, and turning errors into exit codes.
 import { join } from 'node:path';
+import { Option } from 'commander';
+import { qemuTargetNames, type QemuTargetName } from '../qemu/target.ts';
 import { processCleanup, installSignalHandlers, interruptSignal } from '../util/cleanup.ts';
 import { ExitCode, formatError } from '../util/errors.ts';
 import { log, openLog } from '../util/log.ts';
@@ -40,6 +42,20 @@ export function withKernelOptions<T extends import('commander').Command>(cmd: T)
     .option('--series <s>', 'patch series: mbox, folder of *.patch, or REPO:A..B (repeatable)', collect, [])
     .option('--config <fragment>', 'extra kconfig fragment after the lab fragment (repeatable)', collect, [])
     .option('--base-config <target>', 'make target for the starting config', 'tinyconfig') as T;
+}
+
+export interface QemuFlags {
+  /** --qemu: which QEMU runs the guests. @default '7.2' (the system's) */
+  qemu: QemuTargetName;
+}
+
+/** --qemu on every command that boots guests; results of 7.2 and 10 are never mixed (identity, baselines). */
+export function withQemuOption<T extends import('commander').Command>(cmd: T): T {
+  return cmd.addOption(
+    new Option('--qemu <version>', "QEMU that runs the guests: 7.2 (the system's) or 10 (Debian backports' 10.0, fetched into the cache when absent)")
+      .choices(qemuTargetNames)
+      .default('7.2'),
+  ) as T;
 }
 
 /** Runs a command body: unwinds the cleanup stack however it ends and maps errors to exit codes. */

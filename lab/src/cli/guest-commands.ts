@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { bootGuest, prepareGuest, resolveAccel } from '../lab.ts';
-import { qemuArgv } from '../qemu/argv.ts';
+import { commandLine, qemuArgv, qemuEnvFor } from '../qemu/argv.ts';
 import { machineProfile } from '../qemu/profile.ts';
 import { forgetVm, isOurQemu, listVms, ownerRunning } from '../qemu/registry.ts';
 import { GuestShell } from '../guest/ssh.ts';
@@ -11,9 +11,10 @@ import { processCleanup } from '../util/cleanup.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
 import { UsageError } from '../util/errors.ts';
 import { quoteArgv } from '../util/quote.ts';
-import { kernelRequest, type Context, type KernelFlags } from './context.ts';
+import { kernelRequest, type Context, type KernelFlags, type QemuFlags } from './context.ts';
+import { resolveQemu } from './qemu-target.ts';
 
-export interface GuestFlags extends KernelFlags {
+export interface GuestFlags extends KernelFlags, QemuFlags {
   machine: string;
   append: string[];
   out?: string;
@@ -39,13 +40,14 @@ export function ensureRunDir(dir: string): string {
 }
 
 async function bootFromFlags(ctx: Context, flags: GuestFlags, what: string, keep = false) {
-  const profile = machineProfile(flags.machine);
+  const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
+  const profile = machineProfile(flags.machine, { qemu });
   const dir = runDir(flags, what);
   const guest = await prepareGuest(kernelRequest(flags), ctx.cache, ctx.progress, ctx.signal);
   const verdict = await resolveAccel(ctx.cache, guest, dir, ctx.progress);
   if (flags.dryRun) {
     const argv = qemuArgv(profile, verdict.accel, { kernel: guest.kernel.vmlinux, initrd: join(dir, 'initrd.img'), serialLog: join(dir, 'serial.log'), pidFile: join(dir, 'qemu.pid'), qmpSocket: join(dir, 'qmp.sock'), sshPort: 0, name: 'lab-dry-run' }, flags.append);
-    process.stdout.write(`${quoteArgv(argv)}\n`);
+    process.stdout.write(`${commandLine(argv, qemuEnvFor(profile))}\n`);
     return null;
   }
   const booted = await bootGuest({ guest, profile, accel: verdict.accel, dir, cache: ctx.cache, cleanup: processCleanup, progress: ctx.progress, extraCmdline: flags.append, keep, signal: ctx.signal });

@@ -13,7 +13,7 @@ import { ExitCode } from '../util/errors.ts';
 import { log } from '../util/log.ts';
 import { cacheRoot } from '../util/paths.ts';
 import { Store } from '../util/store.ts';
-import { kernelRequest, makeContext, runCommand, withKernelOptions, type KernelFlags } from './context.ts';
+import { kernelRequest, makeContext, runCommand, withKernelOptions, withQemuOption, type KernelFlags, type QemuFlags } from './context.ts';
 import { formatChecks, runChecks } from './doctor.ts';
 import { bootCommand, cleanCommand, execCommand, sshCommand, type GuestFlags } from './guest-commands.ts';
 import { teethCommand } from './teeth-command.ts';
@@ -89,8 +89,11 @@ withKernelOptions(image.command('build').description('build (or find in the cach
     }),
   );
 
+/** The commands that boot guests: the kernel options and --qemu. */
+const withBootOptions = (cmd: Command) => withQemuOption(withKernelOptions(cmd));
+
 const withGuestOptions = (cmd: Command) =>
-  withKernelOptions(cmd)
+  withBootOptions(cmd)
     .addOption(new Option('--machine <variant>', 'machine profile variant').choices(variantNames).default('default'))
     .option('--append <arg>', 'extra guest kernel command-line argument (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .option('--out <dir>', 'run directory for logs (default .lab/runs/<time>-<cmd>)')
@@ -115,7 +118,7 @@ program
   .description('stop every QEMU process the lab started and still has on record')
   .action(() => runCommand(() => cleanCommand(makeContext())));
 
-withKernelOptions(program.command('run').description('build, boot and run the scenarios (all, or those matching PATTERN: an id substring or tag:NAME)'))
+withBootOptions(program.command('run').description('build, boot and run the scenarios (all, or those matching PATTERN: an id substring or tag:NAME)'))
   .argument('[pattern...]', 'scenario id substrings or tag:NAME')
   .addOption(new Option('--machine <variant>', 'run every scenario on this machine variant').choices(variantNames))
   .option('--jobs <n>', 'guests run in parallel (default: one per core but one, as memory allows)', String(defaultJobs()))
@@ -127,12 +130,12 @@ withKernelOptions(program.command('run').description('build, boot and run the sc
   .option('--shard <I/N>', 'run only shard I of N of the planned jobs (N machines share a run; merge with `report merge`)')
   .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenariosCommand(makeContext(), patterns, flags)));
 
-withKernelOptions(program.command('teeth').description('run every regression model in kernel-patches/regressions/ and check that the scenarios it names fail, and only those'))
+withBootOptions(program.command('teeth').description('run every regression model in kernel-patches/regressions/ and check that the scenarios it names fail, and only those'))
   .option('--jobs <n>', 'guests run in parallel (default: one per core but one, as memory allows)', String(defaultJobs()))
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-teeth)')
-  .action((flags: KernelFlags & { jobs: string; out?: string }) => runCommand(() => teethCommand(makeContext(), flags)));
+  .action((flags: KernelFlags & QemuFlags & { jobs: string; out?: string }) => runCommand(() => teethCommand(makeContext(), flags)));
 
-withKernelOptions(program.command('validate').description('baseline vs tip for a series; --each builds every prefix, --each-runtime also runs the scenarios on each'))
+withBootOptions(program.command('validate').description('baseline vs tip for a series; --each builds every prefix, --each-runtime also runs the scenarios on each'))
   .argument('[pattern...]', 'scenario id substrings or tag:NAME')
   .option('--each', 'build every prefix of the series; name the first patch that breaks the build, and new warnings per patch')
   .option('--each-runtime', 'also run the scenarios on every prefix: which patch first breaks a contract')

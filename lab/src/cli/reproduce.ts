@@ -16,6 +16,8 @@ export interface ReproduceFlags {
   machine?: string;
   shard?: string;
   reporter: string[];
+  /** --qemu: always written when known, so a replay never falls back to another default. */
+  qemu?: string;
 }
 
 /** The `lab` argv that repeats the run (paths made absolute: the script runs from the lab's root). */
@@ -26,6 +28,7 @@ export function reproduceArgs(patterns: string[], flags: ReproduceFlags, cwd = p
   for (const c of flags.config) args.push('--config', resolve(cwd, c));
   if (flags.baseConfig !== 'tinyconfig') args.push('--base-config', flags.baseConfig);
   if (flags.machine) args.push('--machine', flags.machine);
+  if (flags.qemu) args.push('--qemu', flags.qemu);
   if (flags.shard) args.push('--shard', flags.shard);
   for (const r of flags.reporter) args.push('--reporter', r);
   return args;

@@ -12,12 +12,13 @@ import { asDiskFull } from '../util/disk-full.ts';
 import { openLog } from '../util/log.ts';
 import { isInteractive } from '../util/progress.ts';
 import { ExitCode, UsageError } from '../util/errors.ts';
-import { kernelRequest, type Context, type KernelFlags } from './context.ts';
+import { kernelRequest, type Context, type KernelFlags, type QemuFlags } from './context.ts';
 import { ensureRunDir, runDir } from './guest-commands.ts';
 import { lostReports } from './lost-reports.ts';
 import { assertResumable } from './resume-check.ts';
+import { resolveQemu } from './qemu-target.ts';
 
-export interface RunFlags extends KernelFlags {
+export interface RunFlags extends KernelFlags, QemuFlags {
   machine?: string;
   jobs: string;
   reporter: string[];
@@ -42,7 +43,7 @@ export async function runScenariosCommand(ctx: Context, patterns: string[], flag
   let prior: ScenarioResult[] = [];
   if (flags.resume) {
     // Before anything is kept: old results are only this run's if it was run with these inputs.
-    await assertResumable(flags.resume, kernelRequest(flags), jobs, ctx.cache);
+    await assertResumable(flags.resume, kernelRequest(flags), jobs, ctx.cache, flags.qemu);
     const previous = await readReport(flags.resume).catch(() => null);
     prior = (previous?.results ?? []).filter((r) => r.status !== 'errored' && jobs.some((j) => j.id === r.scenario.id));
     jobs = jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
@@ -52,6 +53,8 @@ export async function runScenariosCommand(ctx: Context, patterns: string[], flag
   if (jobs.length === 0) throw new UsageError(`no scenario matches ${patterns.join(' ')}`, { hint: 'see ./labw list' });
   const parallel = Number(flags.jobs);
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--jobs ${flags.jobs}: give a whole number ≥ 1`);
+  // Before the run directory: a QEMU 10 that cannot be fetched is a usage-time error, not a run.
+  const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
   const dir = flags.resume ? ensureRunDir(flags.resume) : runDir(flags, 'run');
   openLog(join(dir, 'lab.ndjson'));
   const reporter = createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) });
@@ -62,7 +65,7 @@ export async function runScenariosCommand(ctx: Context, patterns: string[], flag
   let summary;
   try {
     await writeReproduce(dir, patterns, flags);
-    ({ summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed, reuseGuests: flags.reuseGuests, prior }));
+    ({ summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed, reuseGuests: flags.reuseGuests, prior, qemu }));
   } catch (error) {
     // write(2)'s ENOSPC names no file: the run directory is where this run writes.
     throw asDiskFull(error, (error as NodeJS.ErrnoException).path ?? dir);

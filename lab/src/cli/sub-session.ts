@@ -12,6 +12,7 @@ import { repoRoot } from '../util/paths.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
 import { lostReports } from './lost-reports.ts';
 import { assertResumable } from './resume-check.ts';
+import type { QemuTarget } from '../qemu/target.ts';
 
 export async function planScenarios(options: PlanOptions): Promise<Job[]> {
   return plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), options);
@@ -29,13 +30,15 @@ export interface SubSession {
   parallel: number;
   /** Keep the finished (not errored) results a previous, interrupted attempt left in dir. */
   resume?: boolean;
+  /** The QEMU that runs the guests (--qemu, resolved). */
+  qemu: QemuTarget;
 }
 
 /** Runs the jobs and returns each scenario's status. Scenario lines go to stderr. */
 export async function runSubSession(s: SubSession): Promise<Map<string, Status>> {
   const sub = join(s.dir, s.name);
   // Kept results are only this session's if it was run with these inputs (exit 2 otherwise).
-  if (s.resume) await assertResumable(sub, kernelRequest(s.kernel), s.jobs, s.ctx.cache);
+  if (s.resume) await assertResumable(sub, kernelRequest(s.kernel), s.jobs, s.ctx.cache, s.qemu.name);
   const prior = s.resume ? ((await readReport(sub).catch(() => null))?.results ?? []).filter((r) => r.status !== 'errored') : [];
   const todo = s.jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
   const statuses = (results: { scenario: { id: string }; status: Status }[]) => new Map<string, Status>(results.map((r) => [r.scenario.id, r.status]));
@@ -44,7 +47,7 @@ export async function runSubSession(s: SubSession): Promise<Map<string, Status>>
   // stdout carries the table a script may parse; the scenario lines are progress.
   const reporter = createReporters([], { runDir: sub, interactive: false, stdout: process.stderr });
   processCleanup.push(`reports of ${s.name}`, () => reporter.close());
-  const { results } = await runSession({ jobs: todo, prior, kernel: kernelRequest(s.kernel), runDir: sub, cache: s.ctx.cache, progress: s.ctx.progress, reporter, parallel: s.parallel, signal: s.ctx.signal });
+  const { results } = await runSession({ jobs: todo, prior, kernel: kernelRequest(s.kernel), runDir: sub, cache: s.ctx.cache, progress: s.ctx.progress, reporter, parallel: s.parallel, signal: s.ctx.signal, qemu: s.qemu });
   // A verdict read from a session whose report.json was lost could not be resumed or checked.
   const lost = lostReports(reporter);
   if (lost) throw lost;

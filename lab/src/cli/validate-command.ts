@@ -12,11 +12,13 @@ import { outcomes } from './outcomes.ts';
 import { baselineKey, loadBaseline, saveBaseline } from './baseline-cache.ts';
 import { labCommit } from '../scenario/session.ts';
 import { BuildError, ExitCode, LabError, PatchError, UsageError } from '../util/errors.ts';
-import { kernelRequest, type Context, type KernelFlags } from './context.ts';
+import { kernelRequest, type Context, type KernelFlags, type QemuFlags } from './context.ts';
+import { resolveQemu } from './qemu-target.ts';
+import type { QemuTarget } from '../qemu/target.ts';
 import { runDir } from './guest-commands.ts';
 import { planScenarios, runSubSession } from './sub-session.ts';
 
-export interface ValidateFlags extends KernelFlags {
+export interface ValidateFlags extends KernelFlags, QemuFlags {
   resume?: string;
   each?: boolean;
   eachRuntime?: boolean;
@@ -99,11 +101,12 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
     return 1;
   }
 
+  const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
   const session = (name: string, sessionFlags: KernelFlags, sessionJobs = jobs) =>
-    runSubSession({ ctx, dir, name, label: `validate: ${name}`, jobs: sessionJobs, kernel: sessionFlags, parallel: Number(flags.jobs) || 1, resume: Boolean(flags.resume) }).catch((error: unknown) => {
+    runSubSession({ ctx, dir, name, label: `validate: ${name}`, jobs: sessionJobs, kernel: sessionFlags, parallel: Number(flags.jobs) || 1, resume: Boolean(flags.resume), qemu }).catch((error: unknown) => {
       throw error instanceof PatchError ? withBaseHint(error, rawTexts) : error;
     });
-  const baseline = await baselineOutcomes(ctx, dir, jobs, baseFlags, () => session('baseline', baseFlags));
+  const baseline = await baselineOutcomes(ctx, dir, jobs, baseFlags, qemu, () => session('baseline', baseFlags));
   const broken = brokenBaseline(baseline);
   if (broken.length > 0) {
     verdict.brokenBaseline = broken;
@@ -147,12 +150,12 @@ function withBaseHint(error: PatchError, texts: string[]): PatchError {
 }
 
 /** The baseline's outcomes: remembered from an earlier validate of the same kernel by the same lab commit, or run now. */
-async function baselineOutcomes(ctx: Context, dir: string, jobs: { id: string }[], baseFlags: KernelFlags, run: () => Promise<Map<string, Status>>): Promise<Map<string, Outcome>> {
+async function baselineOutcomes(ctx: Context, dir: string, jobs: { id: string }[], baseFlags: KernelFlags, qemu: QemuTarget, run: () => Promise<Map<string, Status>>): Promise<Map<string, Outcome>> {
   const kernel = await buildKernel(kernelRequest(baseFlags), ctx.cache, ctx.progress, ctx.signal);
-  const key = baselineKey(kernel.key, await labCommit(), jobs.map((j) => j.id));
+  const key = baselineKey(kernel.key, await labCommit(), jobs.map((j) => j.id), qemu.version);
   const remembered = key ? await loadBaseline(ctx.cache, key) : null;
   if (remembered) {
-    ctx.progress.info(`validate: baseline: ${remembered.size} scenarios, results reused (same kernel ${kernel.key.slice(0, 12)}, same lab commit)`);
+    ctx.progress.info(`validate: baseline: ${remembered.size} scenarios, results reused (same kernel ${kernel.key.slice(0, 12)}, same lab commit, same QEMU)`);
     return remembered;
   }
   const outcomesNow = await outcomes(dir, 'baseline', await run());

@@ -1,6 +1,9 @@
 // QEMU command lines from a machine profile: small pure builders, one per concern, so
 // `--dry-run` prints exactly what runs and unit tests snapshot it.
+import { join } from 'node:path';
 import { deviceAddresses, type MachineProfile } from './profile.ts';
+import { quote, quoteArgv } from '../util/quote.ts';
+import { qemuEnv, targetArgs, type QemuTarget } from './target.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -14,9 +17,13 @@ export interface LaunchPaths {
   name: string;
 }
 
-export const qemuBinary = 'qemu-system-x86_64';
 /** Debian's QEMU ships qboot: a minimal firmware that boots ~0.6 s faster than SeaBIOS. */
 export const qbootRom = '/usr/share/qemu/qboot.rom';
+
+/** Each QEMU boots its own qboot: an unpacked tree's is in its data directory. */
+export function biosOf(target: QemuTarget): string {
+  return target.dataDir ? join(target.dataDir, 'qboot.rom') : qbootRom;
+}
 
 export function machineArgs(profile: MachineProfile, accel: Accel): string[] {
   // kernel-irqchip=split is what intel-iommu's interrupt remapping needs under KVM.
@@ -29,21 +36,24 @@ export function machineArgs(profile: MachineProfile, accel: Accel): string[] {
   ];
 }
 
-export function hygieneArgs(paths: Pick<LaunchPaths, 'name' | 'pidFile' | 'qmpSocket'>): string[] {
+export function hygieneArgs(paths: Pick<LaunchPaths, 'name' | 'pidFile' | 'qmpSocket'>, bios = qbootRom): string[] {
   return [
     '-name', paths.name,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-bios', qbootRom,
+    '-bios', bios,
     '-pidfile', paths.pidFile,
     '-qmp', `unix:${paths.qmpSocket},server=on,wait=off`,
   ];
 }
 
 export function iommuArgs(profile: MachineProfile): string[] {
-  const { intremap, cachingMode, snoopControl } = profile.iommu;
+  const { intremap, cachingMode, snoopControl, awBits } = profile.iommu;
   const props = [`intremap=${intremap ? 'on' : 'off'}`];
   if (cachingMode) props.push('caching-mode=on');
   if (snoopControl) props.push('snoop-control=on');
+  // Stated whenever this QEMU would not build the profile's width by itself (10.0 defaults to
+  // 48, 7.2 to 39; unknown QEMUs always get it), so both targets build the same vIOMMU.
+  if (profile.qemu.awBitsDefault !== awBits) props.push(`aw-bits=${awBits}`);
   // The vIOMMU must come before any PCI device on the command line, or the devices created
   // before it are not placed behind it.
   return ['-device', `intel-iommu,${props.join(',')}`];
@@ -105,12 +115,25 @@ export function bootArgs(profile: MachineProfile, paths: Pick<LaunchPaths, 'kern
 
 export function qemuArgv(profile: MachineProfile, accel: Accel, paths: LaunchPaths, extraCmdline: string[] = []): string[] {
   return [
-    qemuBinary,
-    ...hygieneArgs(paths),
+    profile.qemu.binary,
+    // -L first: an unpacked QEMU looks for its firmware and option ROMs (pvh.bin) there.
+    ...targetArgs(profile.qemu),
+    ...hygieneArgs(paths, biosOf(profile.qemu)),
     ...machineArgs(profile, accel),
     ...iommuArgs(profile),
     ...deviceArgs(profile),
     ...managementArgs(profile, paths.sshPort),
     ...bootArgs(profile, paths, extraCmdline),
   ];
+}
+
+/** The environment the profile's QEMU needs (QEMU_MODULE_DIR for an unpacked tree). */
+export function qemuEnvFor(profile: MachineProfile): Record<string, string> {
+  return qemuEnv(profile.qemu);
+}
+
+/** One sh command line: the environment as assignments, then the argv (qemu-cmdline.sh, --dry-run). */
+export function commandLine(argv: readonly string[], env: Record<string, string> = {}): string {
+  const assignments = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
+  return [...assignments, quoteArgv(argv)].join(' ');
 }

@@ -9,8 +9,7 @@ import { execa, type ResultPromise } from 'execa';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
 import { log } from '../util/log.ts';
-import { quoteArgv } from '../util/quote.ts';
-import { qemuArgv, type Accel, type LaunchPaths } from './argv.ts';
+import { commandLine, qemuArgv, qemuEnvFor, type Accel, type LaunchPaths } from './argv.ts';
 import { freePort } from './ports.ts';
 import type { MachineProfile } from './profile.ts';
 import { diagnoseExit, readSerial, readyMarker, tail } from './serial.ts';
@@ -48,6 +47,8 @@ export class Machine {
   private constructor(
     readonly id: string,
     readonly argv: string[],
+    /** What this QEMU was asked to build: scenarios read facts of the machine (its vIOMMU's width) here. */
+    readonly profile: MachineProfile,
     readonly paths: LaunchPaths,
     private readonly child: ResultPromise,
     private readonly cache: string,
@@ -111,8 +112,9 @@ export class Machine {
         name: id,
       };
       const argv = qemuArgv(opts.profile, opts.accel, paths, opts.extraCmdline);
-      await writeFile(join(opts.dir, 'qemu-cmdline.sh'), `#!/bin/sh\n${quoteArgv(argv)}\n`, { mode: 0o755 });
-      log().info({ vm: id, argv }, 'starting qemu');
+      const env = qemuEnvFor(opts.profile);
+      await writeFile(join(opts.dir, 'qemu-cmdline.sh'), `#!/bin/sh\n${commandLine(argv, env)}\n`, { mode: 0o755 });
+      log().info({ vm: id, argv, env, qemu: opts.profile.qemu.version ?? opts.profile.qemu.name }, 'starting qemu');
       // A kept guest must outlive the lab, so it is only detached; any other dies with the lab.
       const spawn = opts.detached ? { file: argv[0]!, args: argv.slice(1), options: { detached: true } } : dieWithLab(argv);
       const child = execa(spawn.file, spawn.args, {
@@ -121,10 +123,12 @@ export class Machine {
         stdout: 'pipe',
         stderr: 'pipe',
         cleanup: !opts.detached,
+        // On top of the lab's environment: an unpacked QEMU's module directory.
+        env,
         ...spawn.options,
       });
       if (opts.detached) child.unref();
-      const machine = new Machine(id, argv, paths, child, opts.cache);
+      const machine = new Machine(id, argv, opts.profile, paths, child, opts.cache);
       await registerVm(opts.cache, { id, pid: child.pid ?? -1, dir: opts.dir, sshPort: paths.sshPort, kept: Boolean(opts.detached), qmpDir, meta: opts.meta ?? {} });
       await sleep(150);
       if (machine.exited && /Could not set up host forwarding|hostfwd/.test(machine.exitInfo) && attempt < 3) {

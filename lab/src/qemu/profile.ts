@@ -1,6 +1,7 @@
 // Machine profiles: what the guest looks like, as typed data. Variants are small overrides of
 // the default, named so scenarios and the CLI can ask for them.
 import { z } from 'zod';
+import { awBitsSchema, qemuTargetSchema, systemQemu } from './target.ts';
 
 export const profileSchema = z
   .object({
@@ -12,9 +13,17 @@ export const profileSchema = z
         intremap: z.boolean().default(true),
         cachingMode: z.boolean().default(false),
         snoopControl: z.boolean().default(false),
+        /**
+         * The vIOMMU's address width, stated so that every QEMU builds the same machine: intel-iommu
+         * defaults to 39 bits in 7.2 and 48 in 9.2 and later, and the width is the end of every
+         * IOVA range the guest reports. 39 is what the suite was first measured on.
+         */
+        awBits: awBitsSchema.default(39),
       })
       .strict()
-      .default({ intremap: true, cachingMode: false, snoopControl: false }),
+      .default({ intremap: true, cachingMode: false, snoopControl: false, awBits: 39 }),
+    /** The QEMU that runs this machine (--qemu), resolved at the edge; the system's by default. */
+    qemu: qemuTargetSchema.default(systemQemu),
     /** Guest boots with iommu=pt: default domains are identity, so a DMA escape really lands. */
     passthrough: z.boolean().default(false),
     /** intel_iommu=on in the guest; off for the kernel selftests, whose mock IOMMU needs it off. */

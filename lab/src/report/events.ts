@@ -78,6 +78,8 @@ export interface RunInfo {
   labVersion: string;
   kernel: { release: string; key: string; base: string; patches: { index: number; subject: string }[] } | null;
   accel: string;
+  /** The QEMU that ran the guests: what --qemu named (7.2, 10) and the first line of its --version. Absent in older reports. */
+  qemu?: { target: string; version: string };
   total: number;
 }
 

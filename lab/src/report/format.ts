@@ -40,7 +40,12 @@ export function describeRun(run: RunInfo): string {
   const k = run.kernel;
   const series = k?.patches.length ? ` + ${plural(k.patches.length, 'patch', 'patches')}` : '';
   const kernel = k ? `kernel ${k.release} (${k.base}${series})` : 'no kernel';
-  return `run ${run.runId}: ${plural(run.total, 'scenario')}, ${kernel}, accel ${run.accel}`;
+  return `run ${run.runId}: ${plural(run.total, 'scenario')}, ${kernel}, accel ${run.accel}${run.qemu ? `, ${describeRunQemu(run.qemu)}` : ''}`;
+}
+
+/** "QEMU 10.0.2" from "QEMU emulator version 10.0.2 (Debian …)"; the --qemu name if the version is unknown. */
+export function describeRunQemu(qemu: NonNullable<RunInfo['qemu']>): string {
+  return `QEMU ${/QEMU emulator version (\S+)/.exec(qemu.version)?.[1] ?? qemu.target}`;
 }
 
 export function describeFault(f: DmarFault): string {

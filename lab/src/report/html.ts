@@ -5,7 +5,7 @@
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { KernelFinding, RunEvent, RunInfo, ScenarioResult, Status, Summary } from './events.ts';
 import { FileReporter, type RunReport } from './file-reporter.ts';
-import { findingTitle, formatDuration, formatSummary } from './format.ts';
+import { describeRunQemu, findingTitle, formatDuration, formatSummary } from './format.ts';
 import { Html, html } from './html-escape.ts';
 import { formatMs, scenarioHtml, statusBadge } from './html-scenario.ts';
 import { readTail } from './html-serial-tail.ts';
@@ -70,6 +70,7 @@ function headerHtml(run: RunInfo, summary: Summary, finished: number): Html {
 <dt>Kernel</dt><dd>${k ? html`<b>${k.release}</b> <span class="muted">build key <code>${k.key}</code></span>` : html`<span class="muted">none built</span>`}</dd>
 ${k ? html`<dt>Base</dt><dd><code>${k.base}</code></dd><dt>Series</dt><dd>${series}</dd>` : ''}
 <dt>Accelerator</dt><dd>${run.accel}</dd>
+${run.qemu ? html`<dt>QEMU</dt><dd>${describeRunQemu(run.qemu)} <span class="muted">${run.qemu.version}</span></dd>` : ''}
 <dt>Started</dt><dd><time datetime="${run.startedAt}">${formatStart(run.startedAt)}</time>, took ${formatDuration(summary.ms)}</dd>
 <dt>Lab</dt><dd>iommufd-lab ${run.labVersion}</dd>
 <dt>Run directory</dt><dd><code>${run.runDir}</code></dd>

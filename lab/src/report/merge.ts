@@ -14,6 +14,9 @@ export function mergeReports(reports: JsonReportFile[], runDir: string): { run: 
   if (reports.length === 0) throw new Error('nothing to merge');
   const versions = new Set(reports.map((r) => r.schemaVersion));
   if (versions.size > 1) throw new Error(`reports of different schema versions: ${[...versions].join(', ')}`);
+  // Shards run by different QEMUs (--qemu 7.2 and 10) are two runs, not one; older reports name none.
+  const qemus = new Set(reports.map((r) => r.run.qemu?.version ?? 'unnamed'));
+  if (qemus.size > 1) throw new Error(`reports of runs on different QEMUs: ${[...qemus].join(', ')}`);
   const seen = new Map<string, string>();
   const results: ScenarioResult[] = [];
   for (const report of reports) {

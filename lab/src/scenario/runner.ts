@@ -9,6 +9,7 @@ import { baseTimeouts, bootGuest, type GuestArtifacts } from '../lab.ts';
 import { timeScale } from '../qemu/accel.ts';
 import type { Accel } from '../qemu/argv.ts';
 import { deviceAddresses, machineProfile } from '../qemu/profile.ts';
+import type { QemuTarget } from '../qemu/target.ts';
 import { readSerial, tail } from '../qemu/serial.ts';
 import type { Reporter, ScenarioInfo, ScenarioResult, StepResult } from '../report/events.ts';
 import { CleanupStack, processCleanup } from '../util/cleanup.ts';
@@ -29,6 +30,8 @@ export interface RunnerOptions {
   guest: GuestArtifacts;
   kernelConfig: ReadonlyMap<string, string>;
   accel: Accel;
+  /** The QEMU every guest of this run boots with (--qemu). @default the system's */
+  qemu?: QemuTarget;
   runDir: string;
   cache: string;
   reporter: Reporter;
@@ -300,7 +303,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
 /** Boots the job's machine; with keepFailed the guest is started detached and kept if its scenario fails. */
 async function bootFor(job: Job, opts: RunnerOptions, cleanup: CleanupStack, dir: string, signal: AbortSignal): Promise<Booted> {
   const guest = job.scenario.scenario.options.image === 'vmm' ? await withVmmImage(opts.guest, opts.cache) : opts.guest;
-  const booted = await bootGuest({ guest, profile: machineProfile(job.machine), accel: opts.accel, dir, cache: opts.cache, cleanup, progress: opts.progress, signal, keep: opts.keepFailed });
+  const booted = await bootGuest({ guest, profile: machineProfile(job.machine, opts.qemu ? { qemu: opts.qemu } : {}), accel: opts.accel, dir, cache: opts.cache, cleanup, progress: opts.progress, signal, keep: opts.keepFailed });
   if (opts.keepFailed) cleanup.push(`qemu ${booted.machine.id}`, async () => (kept.has(booted) ? undefined : booted.machine.stop()));
   return booted;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { prepareGuest, resolveAccel, type GuestArtifacts } from '../lab.ts';
 import type { KernelRequest } from '../kernel/build.ts';
 import { configMap } from '../kernel/kconfig.ts';
-import { qemuVersion } from '../qemu/accel.ts';
+import { systemQemu, withVersion, type QemuTarget } from '../qemu/target.ts';
 import { summarize, type Reporter, type RunInfo, type ScenarioResult, type Summary } from '../report/events.ts';
 import type { Progress } from '../util/progress.ts';
 import { repoRoot } from '../util/paths.ts';
@@ -28,6 +28,8 @@ export interface SessionOptions {
   reuseGuests?: boolean;
   /** Results of an interrupted run being resumed: reported again, not re-run. */
   prior?: ScenarioResult[];
+  /** The QEMU that runs the guests (--qemu, resolved by the CLI). @default the system's */
+  qemu?: QemuTarget;
 }
 
 /** The lab's own commit (and whether its tree had local changes), for reproducing a run. */
@@ -55,6 +57,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
   };
   const primary = await guestFor(primaryFlavour);
   const verdict = await resolveAccel(opts.cache, primary, opts.runDir, opts.progress);
+  const qemu = opts.qemu ?? (await withVersion(systemQemu));
   const kernelConfigText = await readFile(primary.kernel.config, 'utf8');
   const run: RunInfo = {
     runId: opts.runDir.split('/').at(-1)!,
@@ -68,6 +71,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
       patches: primary.kernel.patches.map((p) => ({ index: p.index, subject: p.subject })),
     },
     accel: verdict.accel,
+    qemu: { target: qemu.name, version: qemu.version ?? 'unknown' },
     total: opts.jobs.length,
   };
   await writeFile(join(opts.runDir, 'kernel.config'), kernelConfigText);
@@ -76,7 +80,8 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
     JSON.stringify({
       ...run,
       labCommit: await labCommit(),
-      qemu: await qemuVersion(),
+      qemu: qemu.version ?? 'unknown',
+      qemuTarget: qemu.name,
       accelReason: verdict.reason,
       kernels: [...groups.keys()].map((flavour) => ({ flavour, key: guests.get(flavour)?.kernel.key ?? null })),
       series: primary.kernel.patches,
@@ -99,6 +104,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
         guest,
         kernelConfig: configMap(await readFile(guest.kernel.config, 'utf8')),
         accel: verdict.accel,
+        qemu,
         runDir: opts.runDir,
         cache: opts.cache,
         reporter: opts.reporter,

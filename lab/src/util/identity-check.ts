@@ -1,6 +1,7 @@
 // Whether a run directory may be resumed: what it was run with (its identity.json) against what
 // the new command would run with. A resumed run keeps the old results, so any difference in
-// what decides a verdict — lab commit, base, kernel keys, patches, fragments — would hand back
+// what decides a verdict — lab commit, base, kernel keys, patches, fragments, the QEMU that ran
+// the guests — would hand back
 // a stale verdict under a new name. Pure: the caller reads the file and computes the present.
 
 export interface RunIdentity {
@@ -13,6 +14,8 @@ export interface RunIdentity {
   series: { index: number; subject: string; sha256s: string[] }[];
   /** Config fragment paths, in order. */
   fragments: string[];
+  /** The QEMU (--qemu 7.2 or 10) and its --version line; version null where it cannot be told. */
+  qemu: { target: string; version: string | null };
 }
 
 /** The identity recorded in identity.json (written by scenario/session.ts), or why it is unreadable. */
@@ -29,6 +32,8 @@ export function recordedIdentity(json: unknown): RunIdentity | string {
     kernels: (o.kernels as { flavour: string; key: string | null }[]).map((k) => ({ flavour: String(k.flavour), key: typeof k.key === 'string' ? k.key : null })),
     series: (o.series as { index: number; subject: string; sha256: string }[]).map((p) => ({ index: Number(p.index), subject: String(p.subject), sha256s: [String(p.sha256)] })),
     fragments: (o.fragments as unknown[]).map(String),
+    // Runs from before --qemu were all on the system's QEMU (7.2), whose version they recorded.
+    qemu: { target: typeof o.qemuTarget === 'string' ? o.qemuTarget : '7.2', version: typeof o.qemu === 'string' && o.qemu !== 'unknown' ? o.qemu : null },
   };
 }
 
@@ -53,6 +58,8 @@ export function identityDifferences(recorded: RunIdentity, now: RunIdentity): st
     const parts = [...added.map((f) => `+${f}`), ...removed.map((f) => `-${f}`)];
     out.push(`config fragments: ${parts.length ? parts.join(', ') : 'same files, another order'}`);
   }
+  if (recorded.qemu.target !== now.qemu.target) out.push(`QEMU: --qemu ${recorded.qemu.target} then, --qemu ${now.qemu.target} now`);
+  else if (recorded.qemu.version && now.qemu.version && recorded.qemu.version !== now.qemu.version) out.push(`QEMU version: ${recorded.qemu.version} then, ${now.qemu.version} now`);
   for (const k of now.kernels) {
     const was = recorded.kernels.find((r) => r.flavour === k.flavour)?.key;
     // A flavour the interrupted run never built has nothing to contradict.
