@@ -71,6 +71,7 @@ function properties(run: RunInfo): string[] {
     'kernel.base': run.kernel?.base,
     'kernel.key': run.kernel?.key,
     accel: run.accel,
+    qemu: run.qemu?.version,
   };
   const lines = Object.entries(props)
     .filter((e): e is [string, string] => e[1] !== undefined)

@@ -10,9 +10,10 @@ import { commandLine, iommuArgs, qemuArgv, qemuEnvFor, type LaunchPaths } from '
 import { machineProfile } from '../../../src/qemu/profile.ts';
 import { awBitsDefaultOf, parseQemuVersion, qemu10Target, systemQemu, type QemuTarget } from '../../../src/qemu/target.ts';
 import { describeRun } from '../../../src/report/format.ts';
+import { renderJunit } from '../../../src/report/junit.ts';
 import { mergeReports } from '../../../src/report/merge.ts';
 import { identityDifferences, recordedIdentity, type RunIdentity } from '../../../src/util/identity-check.ts';
-import { run } from '../report/report-fixture.ts';
+import { results, run } from '../report/report-fixture.ts';
 
 const paths: LaunchPaths = { kernel: '/k/vmlinux', initrd: '/r/initrd.img', serialLog: '/r/serial.log', pidFile: '/r/qemu.pid', qmpSocket: '/r/qmp.sock', sshPort: 40022, name: 'lab-test' };
 const v72 = 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)';
@@ -124,4 +125,10 @@ test('the RUN line names the QEMU; shards of two QEMUs are not merged into one r
   const report = (runId: string, version: string) => ({ schemaVersion: 1, run: { ...run, runId, qemu: { target: '?', version } }, results: [] });
   t.throws(() => mergeReports([report('a', v72), report('b', v10)], '/m'), { message: /different QEMUs/ });
   t.is(mergeReports([report('a', v10), report('b', v10)], '/m').run.qemu?.version, v10);
+});
+
+test('JUnit names the QEMU among the run properties', (t) => {
+  const summary = { passed: 0, failed: 0, errored: 0, skipped: 0, interrupted: 0, ms: 0 };
+  t.regex(renderJunit({ run: { ...run, qemu: { target: '10', version: v10 } }, summary, results }), /<property name="qemu" value="QEMU emulator version 10\.0\.2 \(Debian [^"]+\)"\/>/);
+  t.notRegex(renderJunit({ run, summary, results }), /name="qemu"/);
 });
