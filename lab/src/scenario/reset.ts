@@ -4,9 +4,11 @@
 // check that fails is a failure of the scenario that just ran — a kernel that leaks state from
 // one user of a device to the next is a bug — and the guest is not reused.
 import type { Vm } from '../guest/vm.ts';
-import { quote, sh } from '../util/quote.ts';
+import { sh } from '../util/quote.ts';
 import type { GuestDevice } from './define.ts';
 import { bindScript } from './devices.ts';
+import { Probe } from './probe.ts';
+import { openBound } from './steps.ts';
 
 /** The kmsg line that opens a scenario's part of the kernel log in a reused guest. */
 export function beginMarker(id: string): string {
@@ -61,8 +63,9 @@ export async function checkedReset(vm: Vm, used: readonly GuestDevice[], bootDri
       continue;
     }
     // Re-bindable: a new user opens the cdev and BINDs it to a new iommufd.
-    const bind = await vm.exec(`vfio-probe run ${quote(`open d ${m[1]!}`)} 'iommufd i' 'bind d i'`);
-    if (bindErrnoOf(bind.stdout) !== bindErrno) leaks.push(`${d.name} (${d.bdf}) cannot be bound by the next user: ${bind.stdout.trim().slice(0, 300) || bind.stderr.trim()}`);
+    const next = await new Probe(vm).run(...openBound(m[1]!)).then((r) => r.bind, (error: Error) => error);
+    if (next instanceof Error) leaks.push(`${d.name} (${d.bdf}): the next user's open and BIND failed: ${next.message.slice(0, 300)}`);
+    else if (next.errno !== bindErrno) leaks.push(`${d.name} (${d.bdf}) cannot be bound by the next user: BIND gives ${next.errname ?? 'ok'}, expected ${bindErrno ? `errno ${bindErrno}` : 'ok'}`);
   }
   const usedBdfs = new Set(used.map((d) => d.bdf));
   const others = [...bootDrivers.keys()].filter((b) => !usedBdfs.has(b));
@@ -71,14 +74,4 @@ export async function checkedReset(vm: Vm, used: readonly GuestDevice[], bootDri
     for (const b of others) if (now.get(b) !== bootDrivers.get(b)) notReusable.push(`${b} is on ${now.get(b) ?? '?'}, booted on ${bootDrivers.get(b)}`);
   }
   return { leaks, notReusable };
-}
-
-/** errno of the bind step in a `vfio-probe run` report, or undefined if there is none. */
-function bindErrnoOf(stdout: string): number | undefined {
-  try {
-    const steps = (JSON.parse(stdout) as { steps?: { op: string; errno: number }[] }).steps ?? [];
-    return steps.find((s) => s.op === 'bind')?.errno;
-  } catch {
-    return undefined;
-  }
 }
