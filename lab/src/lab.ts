@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildKernel, type Kernel, type KernelRequest } from './kernel/build.ts';
 import { buildBaseImage, buildKeyArchive, buildProbeImage, concatInitrd } from './image/initramfs.ts';
 import { chooseAccel, timeScale, type AccelVerdict } from './qemu/accel.ts';
-import type { Accel } from './qemu/argv.ts';
+import { initrdPath, type Accel } from './qemu/argv.ts';
 import { Machine } from './qemu/machine.ts';
 import type { MachineProfile } from './qemu/profile.ts';
 import { generateKeyPair, GuestShell, HostKeyError, keepaliveDefaults } from './guest/ssh.ts';
@@ -73,7 +73,7 @@ export async function bootGuest(opts: BootOptions): Promise<Booted> {
   const privateKeyPath = join(opts.dir, 'ssh', 'id_ed25519');
   await writePrivateFile(privateKeyPath, keys.privateKey);
   const keyArchive = await buildKeyArchive(opts.dir, keys.publicKey);
-  const initrd = await concatInitrd([opts.guest.baseImage, opts.guest.probeImage, ...(opts.guest.extraImages ?? []), keyArchive], join(opts.dir, 'initrd.img'));
+  const initrd = await concatInitrd([opts.guest.baseImage, opts.guest.probeImage, ...(opts.guest.extraImages ?? []), keyArchive], initrdPath(opts.dir));
   const t0 = Date.now();
   const machine = await Machine.start({
     profile: opts.profile,

@@ -2,8 +2,9 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { bootGuest, prepareGuest, resolveAccel } from '../lab.ts';
-import { commandLine, qemuArgv, qemuEnvFor } from '../qemu/argv.ts';
+import { commandLine, launchPaths, qemuArgv, qemuEnvFor } from '../qemu/argv.ts';
 import { machineProfile } from '../qemu/profile.ts';
 import { forgetVm, isOurQemu, listVms, ownerRunning } from '../qemu/registry.ts';
 import { GuestShell } from '../guest/ssh.ts';
@@ -46,7 +47,9 @@ async function bootFromFlags(ctx: Context, flags: GuestFlags, what: string, keep
   const guest = await prepareGuest(kernelRequest(flags), ctx.cache, ctx.progress, ctx.signal);
   const verdict = await resolveAccel(ctx.cache, guest, dir, ctx.progress);
   if (flags.dryRun) {
-    const argv = qemuArgv(profile, verdict.accel, { kernel: guest.kernel.vmlinux, initrd: join(dir, 'initrd.img'), serialLog: join(dir, 'serial.log'), pidFile: join(dir, 'qemu.pid'), qmpSocket: join(dir, 'qmp.sock'), sshPort: 0, name: 'lab-dry-run' }, flags.append);
+    // What Machine.start would run; the port, the name and the QMP directory are chosen at start.
+    const paths = launchPaths(dir, { kernel: guest.kernel.vmlinux, qmpDir: join(tmpdir(), 'lab-qmp-XXXXXX'), sshPort: 0, name: 'lab-dry-run' });
+    const argv = qemuArgv(profile, verdict.accel, paths, flags.append);
     process.stdout.write(`${commandLine(argv, qemuEnvFor(profile))}\n`);
     return null;
   }

@@ -17,6 +17,28 @@ export interface LaunchPaths {
   name: string;
 }
 
+/** The initramfs a guest booted in dir gets (lab.ts concatenates its archives there). */
+export function initrdPath(dir: string): string {
+  return join(dir, 'initrd.img');
+}
+
+/**
+ * Where a guest booted in dir keeps its files: one function for Machine.start and for
+ * `--dry-run`, so the command line a dry run prints is the one that runs (its port, name and
+ * QMP directory are the only parts chosen at start).
+ */
+export function launchPaths(dir: string, o: { kernel: string; qmpDir: string; sshPort: number; name: string }): LaunchPaths {
+  return {
+    kernel: o.kernel,
+    initrd: initrdPath(dir),
+    serialLog: join(dir, 'serial.log'),
+    pidFile: join(dir, 'qemu.pid'),
+    qmpSocket: join(o.qmpDir, 'qmp.sock'),
+    sshPort: o.sshPort,
+    name: o.name,
+  };
+}
+
 /** Debian's QEMU ships qboot: a minimal firmware that boots ~0.6 s faster than SeaBIOS. */
 export const qbootRom = '/usr/share/qemu/qboot.rom';
 

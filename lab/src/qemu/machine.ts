@@ -9,7 +9,7 @@ import { execa, type ResultPromise } from 'execa';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
 import { log } from '../util/log.ts';
-import { commandLine, qemuArgv, qemuEnvFor, type Accel, type LaunchPaths } from './argv.ts';
+import { commandLine, launchPaths, qemuArgv, qemuEnvFor, type Accel, type LaunchPaths } from './argv.ts';
 import { freePort } from './ports.ts';
 import type { MachineProfile } from './profile.ts';
 import { diagnoseExit, readSerial, readyMarker, tail } from './serial.ts';
@@ -102,15 +102,7 @@ export class Machine {
       // host files it may open): it lives in a fresh 0700 directory (mkdtemp), not in /tmp itself.
       // A UNIX socket path must fit in 108 bytes, and run dirs can be deeper than that.
       const qmpDir = await mkdtemp(join(tmpdir(), 'lab-qmp-'));
-      const paths: LaunchPaths = {
-        kernel: opts.kernel,
-        initrd: opts.initrd,
-        serialLog: join(opts.dir, 'serial.log'),
-        pidFile: join(opts.dir, 'qemu.pid'),
-        qmpSocket: join(qmpDir, 'qmp.sock'),
-        sshPort: await freePort(),
-        name: id,
-      };
+      const paths: LaunchPaths = { ...launchPaths(opts.dir, { kernel: opts.kernel, qmpDir, sshPort: await freePort(), name: id }), initrd: opts.initrd };
       const argv = qemuArgv(opts.profile, opts.accel, paths, opts.extraCmdline);
       const env = qemuEnvFor(opts.profile);
       await writeFile(join(opts.dir, 'qemu-cmdline.sh'), `#!/bin/sh\n${commandLine(argv, env)}\n`, { mode: 0o755 });

@@ -1,6 +1,7 @@
 // The platform end to end: a real kernel build, a real guest behind the emulated Intel IOMMU,
 // real SSH. Each failure mode of issue #2 ends in a clear error and leaves no QEMU behind.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -97,4 +98,23 @@ test.serial('the CLI: exec exits with the command status; bad input exits 2 with
   t.is(cover.exitCode, 2);
   t.regex(cover.stderr, /contains no patches/);
   t.deepEqual(await liveQemus(), []);
+});
+
+test.serial('--dry-run prints the command line that runs, but for the port, the name and the QMP directory', async (t) => {
+  const labw = join(repoRoot, 'labw');
+  const env = { CI: '1', LAB_NO_BOOTSTRAP: '1' };
+  const out = mkdtempSync(join(tmpdir(), 'lab-dry-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const dry = await execa(labw, ['exec', '--dry-run', '--out', out, '--', 'true'], { reject: false, env });
+  t.is(dry.exitCode, 0, dry.stderr);
+  t.deepEqual(await liveQemus(), [], 'the dry run started a QEMU');
+  const ran = await execa(labw, ['exec', '--out', out, '--', 'true'], { reject: false, env });
+  t.is(ran.exitCode, 0, ran.stderr);
+  const script = readFileSync(join(out, 'qemu-cmdline.sh'), 'utf8').split('\n')[1]!;
+  const chosenAtStart = (line: string) => line
+    .replace(/hostfwd=tcp:127\.0\.0\.1:\d+-:22/, 'hostfwd=tcp:127.0.0.1:PORT-:22')
+    .replace(/lab-\d+-[a-z0-9]+|lab-dry-run/g, 'NAME')
+    .replace(/\/tmp\/lab-qmp-[A-Za-z0-9]{6}\//g, '/tmp/lab-qmp-DIR/');
+  t.is(chosenAtStart(dry.stdout.trim()), chosenAtStart(script));
+  t.regex(script, /hostfwd=tcp:127\.0\.0\.1:[1-9]\d*-:22/);
 });
