@@ -54,10 +54,18 @@ export interface KernelFinding {
   excerpt: string;
 }
 
+/** How long one phase of a scenario took: boot (absent for a reused guest), setup, body, verdict. */
+export interface PhaseTiming {
+  phase: 'boot' | 'setup' | 'scenario' | 'verdict';
+  ms: number;
+}
+
 export interface ScenarioResult {
   scenario: ScenarioInfo;
   status: Status;
   ms: number;
+  /** Where the time went, in order (an attempt that ended early has the phases it reached). */
+  phases?: PhaseTiming[];
   steps: StepResult[];
   /** Expectations that did not hold (status failed). */
   failures: string[];

@@ -11,7 +11,7 @@ import type { Accel } from '../qemu/argv.ts';
 import { deviceAddresses, machineProfile } from '../qemu/profile.ts';
 import type { QemuTarget } from '../qemu/target.ts';
 import { readSerial, tail } from '../qemu/serial.ts';
-import type { Reporter, ScenarioInfo, ScenarioResult, StepResult } from '../report/events.ts';
+import type { PhaseTiming, Reporter, ScenarioInfo, ScenarioResult, StepResult } from '../report/events.ts';
 import { CleanupStack, processCleanup } from '../util/cleanup.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
 import { BootError, TimeoutError } from '../util/errors.ts';
@@ -134,6 +134,18 @@ interface JobState {
   phase: 'boot' | 'setup' | 'scenario' | 'watchdog';
   booted?: Booted;
   devices: Partial<Record<DeviceName, GuestDevice>>;
+  /** When each phase began (Date.now()), in order: the result's phase timings. */
+  began: { phase: PhaseTiming['phase']; at: number }[];
+}
+
+function enter(state: JobState, phase: JobState['phase']): void {
+  state.phase = phase;
+  state.began.push({ phase: phase === 'watchdog' ? 'verdict' : phase, at: Date.now() });
+}
+
+/** Each phase's duration: until the next began, the last until now. */
+export function phaseTimings(began: JobState['began'], now: number): PhaseTiming[] {
+  return began.map((b, i) => ({ phase: b.phase, ms: (began[i + 1]?.at ?? now) - b.at }));
 }
 
 /** One attempt at a job: its directory and what its body records. */
@@ -194,11 +206,12 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   const x: Attempt = { dir, rel: (p) => relative(opts.runDir, p), artifacts: {}, steps: [], expect: createExpect(), runtimeFaults: [], scale };
   const info = scenarioInfo(job);
   const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult =>
-    emptyResult(info, { steps: x.steps, failures: [...x.expect.failures], observations: [...x.expect.observations], artifacts: x.artifacts, ...partial });
+    emptyResult(info, { steps: x.steps, failures: [...x.expect.failures], observations: [...x.expect.observations], artifacts: x.artifacts, phases: phaseTimings(state.began, Date.now()), ...partial });
 
   const warm = reuse ? lane.warm : undefined;
   lane.warm = undefined;
-  const state: JobState = { phase: warm ? 'setup' : 'boot', devices: {}, booted: warm?.booted };
+  const state: JobState = { phase: warm ? 'setup' : 'boot', devices: {}, booted: warm?.booted, began: [] };
+  if (!warm) enter(state, 'boot');
   // The guest's own teardown (QEMU, SSH): the warm guest's, or a new one's.
   const guestCleanup = warm?.cleanup ?? new CleanupStack();
   if (!warm) processCleanup.push(`guests of ${job.id}`, () => guestCleanup.run().then(() => undefined));
@@ -229,6 +242,8 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   }
   let handedOn = false;
   let leaked = false;
+  // The log scan and the verdict, also after a body that threw (whose phase the verdict names).
+  if (state.began.at(-1)?.phase !== 'verdict') state.began.push({ phase: 'verdict', at: Date.now() });
   try {
     if (error instanceof SkipSignal) {
       const r = result({ status: 'skipped', skipReason: error.reason });
@@ -312,13 +327,13 @@ async function bootFor(job: Job, opts: RunnerOptions, cleanup: CleanupStack, dir
 async function runTasks(job: Job, opts: RunnerOptions, state: JobState, signal: AbortSignal, x: Attempt): Promise<void> {
   const s = job.scenario.scenario;
   const booted = state.booted!;
-  state.phase = 'setup';
+  enter(state, 'setup');
   const addresses = deviceAddresses(machineProfile(job.machine)) as Record<DeviceName, string>;
   state.devices = await bindToVfio(booted.vm, addresses, s.options.devices);
-  state.phase = 'scenario';
+  enter(state, 'scenario');
   const ctx = scenarioContext(job, opts, booted, state.devices, signal, x);
   await withTimeout(s.body(ctx), s.options.timeoutMs * x.scale, `scenario ${job.id}`);
-  state.phase = 'watchdog';
+  enter(state, 'watchdog');
 }
 
 const EPERM = 1;

@@ -178,3 +178,11 @@ test('html is a file reporter: report.html in the run directory by default, or P
   t.deepEqual(resolveReporterSpecs(['html=out/r.html'], ctx).filter((s) => s.name === 'html'), [{ name: 'html', path: '/home/me/work/out/r.html' }]);
   t.throws(() => resolveReporterSpecs(['html='], ctx), { message: /reporter "html" needs a path/ });
 });
+
+test('a section says where its time went, and that a guest was reused when it has no boot', (t) => {
+  const booted = { ...passed, phases: [{ phase: 'boot' as const, ms: 2900 }, { phase: 'setup' as const, ms: 310 }, { phase: 'scenario' as const, ms: 1200 }, { phase: 'verdict' as const, ms: 420 }] };
+  const warm = { ...failed, phases: [{ phase: 'setup' as const, ms: 250 }, { phase: 'scenario' as const, ms: 800 }, { phase: 'verdict' as const, ms: 300 }] };
+  const html = renderHtml(report([booted, warm]));
+  t.regex(html, /<span class="phases">\(boot 2\.9 ?s · setup 310 ms · scenario 1\.2 ?s · verdict 420 ms\)<\/span>/);
+  t.regex(html, /<span class="phases">\(setup 250 ms · scenario 800 ms · verdict 300 ms, guest reused\)<\/span>/);
+});
