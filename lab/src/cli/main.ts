@@ -19,7 +19,6 @@ import { bootCommand, cleanCommand, execCommand, sshCommand, type GuestFlags } f
 import { teethCommand } from './teeth-command.ts';
 import { validateCommand, type ValidateFlags } from './validate-command.ts';
 import { listCommand, mergeCommand, runScenariosCommand, type RunFlags } from './run-command.ts';
-import { defaultJobs } from '../util/parallel.ts';
 
 /** After an interrupt, how long the command gets to wind down by itself before the lab tears down. */
 const WIND_DOWN_MS = 10_000;
@@ -121,7 +120,7 @@ program
 withBootOptions(program.command('run').description('build, boot and run the scenarios (all, or those matching PATTERN: an id substring or tag:NAME)'))
   .argument('[pattern...]', 'scenario id substrings or tag:NAME')
   .addOption(new Option('--machine <variant>', 'run every scenario on this machine variant').choices(variantNames))
-  .option('--jobs <n>', 'guests run in parallel (default: one per core but one, as memory allows)', String(defaultJobs()))
+  .option('--jobs <n>', 'guests run in parallel: a number, or auto (one per core but one, as memory allows for the largest guest)', 'auto')
   .option('--reporter <name[=path]>', 'line, plain, junit[=PATH], tap[=PATH], json[=PATH], html[=PATH] (repeatable)', (v: string, p: string[]) => [...p, v], [])
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-run)')
   .option('--keep-failed', 'leave the guest of each failed scenario running (./labw ssh; ./labw clean stops them)')
@@ -131,15 +130,15 @@ withBootOptions(program.command('run').description('build, boot and run the scen
   .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenariosCommand(makeContext(), patterns, flags)));
 
 withBootOptions(program.command('teeth').description('run every regression model in kernel-patches/regressions/ and check that the scenarios it names fail, and only those'))
-  .option('--jobs <n>', 'guests run in parallel (default: one per core but one, as memory allows)', String(defaultJobs()))
+  .option('--jobs <n>', 'guests run in parallel: a number, or auto (one per core but one, as memory allows for the largest guest)', 'auto')
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-teeth)')
   .action((flags: KernelFlags & QemuFlags & { jobs: string; out?: string }) => runCommand(() => teethCommand(makeContext(), flags)));
 
-withBootOptions(program.command('validate').description('baseline vs tip for a series; --each builds every prefix, --each-runtime also runs the scenarios on each'))
+withBootOptions(program.command('validate').description('baseline vs tip for a series; --each builds every prefix, --each-runtime bisects the prefixes for each regression'))
   .argument('[pattern...]', 'scenario id substrings or tag:NAME')
   .option('--each', 'build every prefix of the series; name the first patch that breaks the build, and new warnings per patch')
-  .option('--each-runtime', 'also run the scenarios on every prefix: which patch first breaks a contract')
-  .option('--jobs <n>', 'guests run in parallel (default: one per core but one, as memory allows)', String(defaultJobs()))
+  .option('--each-runtime', 'for each regressed scenario, build and run O(log n) prefixes (like git bisect run): which patch first breaks it')
+  .option('--jobs <n>', 'guests run in parallel: a number, or auto (one per core but one, as memory allows for the largest guest)', 'auto')
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-validate)')
   .option('--resume <dir>', 'continue an interrupted validate in DIR: finished sessions and scenarios are kept')
   .action((patterns: string[], flags: ValidateFlags) => runCommand(() => validateCommand(makeContext(), patterns, flags)));

@@ -4,12 +4,13 @@ import { createReporters } from '../report/create.ts';
 import { summarize, type ScenarioResult } from '../report/events.ts';
 import { mergeReports, readReport, replay } from '../report/merge.ts';
 import { parseShard, shard } from '../scenario/planner.ts';
-import { planScenarios } from './sub-session.ts';
+import { guestMemory, planScenarios } from './sub-session.ts';
 import { writeReproduce } from './reproduce.ts';
 import { exitCodeFor, runSession } from '../scenario/session.ts';
 import { interruptExitCode, processCleanup } from '../util/cleanup.ts';
 import { asDiskFull } from '../util/disk-full.ts';
 import { openLog } from '../util/log.ts';
+import { jobsFor } from '../util/parallel.ts';
 import { isInteractive } from '../util/progress.ts';
 import { ExitCode, UsageError } from '../util/errors.ts';
 import { kernelRequest, type Context, type KernelFlags, type QemuFlags } from './context.ts';
@@ -51,8 +52,7 @@ export async function runScenariosCommand(ctx: Context, patterns: string[], flag
     if (jobs.length === 0) return exitCodeFor(summarize(prior, 0));
   }
   if (jobs.length === 0) throw new UsageError(`no scenario matches ${patterns.join(' ')}`, { hint: 'see ./labw list' });
-  const parallel = Number(flags.jobs);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--jobs ${flags.jobs}: give a whole number ≥ 1`);
+  const parallel = jobsFor(flags.jobs, guestMemory(jobs));
   // Before the run directory: a QEMU 10 that cannot be fetched is a usage-time error, not a run.
   const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
   const dir = flags.resume ? ensureRunDir(flags.resume) : runDir(flags, 'run');

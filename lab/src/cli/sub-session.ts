@@ -7,6 +7,7 @@ import { readReport } from '../report/merge.ts';
 import { loadScenarios } from '../scenario/loader.ts';
 import { plan, type Job, type PlanOptions } from '../scenario/planner.ts';
 import { runSession } from '../scenario/session.ts';
+import { machineProfile } from '../qemu/profile.ts';
 import { processCleanup } from '../util/cleanup.ts';
 import { repoRoot } from '../util/paths.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
@@ -16,6 +17,11 @@ import type { QemuTarget } from '../qemu/target.ts';
 
 export async function planScenarios(options: PlanOptions): Promise<Job[]> {
   return plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), options);
+}
+
+/** The RAM of each guest the jobs boot, for --jobs auto. */
+export function guestMemory(jobs: readonly Job[]): number[] {
+  return jobs.map((j) => machineProfile(j.machine).memoryMiB);
 }
 
 export interface SubSession {

@@ -5,10 +5,11 @@ import { judgeModel, parseModelHeader, teethTable, type ModelVerdict } from '../
 import { brokenBaseline } from '../scenario/compare.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import { outcomes } from './outcomes.ts';
+import { jobsFor } from '../util/parallel.ts';
 import { repoRoot } from '../util/paths.ts';
 import type { Context, KernelFlags, QemuFlags } from './context.ts';
 import { resolveQemu } from './qemu-target.ts';
-import { planScenarios, runSubSession } from './sub-session.ts';
+import { guestMemory, planScenarios, runSubSession } from './sub-session.ts';
 import { runDir } from './guest-commands.ts';
 
 const modelsDir = join(repoRoot, 'kernel-patches/regressions');
@@ -19,10 +20,11 @@ export async function teethCommand(ctx: Context, flags: KernelFlags & QemuFlags 
   // The lab's own scenarios only: the selftest pack judges a different kernel flavour, and
   // rebuilding it per model would cost a kernel build each for no claim any model makes.
   const jobs = (await planScenarios({ patterns: [] })).filter((j) => j.flavour === 'lab');
+  const parallel = jobsFor(flags.jobs, guestMemory(jobs));
   const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
   const dir = runDir(flags, 'teeth');
   const session = (name: string, series: string[]) =>
-    runSubSession({ ctx, dir, name, label: `teeth: ${name}`, jobs, kernel: { ...flags, series: [...flags.series, ...series] }, parallel: Number(flags.jobs) || 1, qemu });
+    runSubSession({ ctx, dir, name, label: `teeth: ${name}`, jobs, kernel: { ...flags, series: [...flags.series, ...series] }, parallel, qemu });
   const baseline = await outcomes(dir, 'baseline', await session('baseline', []));
   // A model "caught" against a baseline that already fails would be a claim nothing checked.
   const broken = brokenBaseline(baseline);

@@ -16,7 +16,8 @@ import { kernelRequest, type Context, type KernelFlags, type QemuFlags } from '.
 import { resolveQemu } from './qemu-target.ts';
 import type { QemuTarget } from '../qemu/target.ts';
 import { runDir } from './guest-commands.ts';
-import { planScenarios, runSubSession } from './sub-session.ts';
+import { guestMemory, planScenarios, runSubSession } from './sub-session.ts';
+import { jobsFor } from '../util/parallel.ts';
 
 export interface ValidateFlags extends KernelFlags, QemuFlags {
   resume?: string;
@@ -54,6 +55,7 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
   const dir = flags.resume ?? runDir(flags, 'validate');
   await mkdir(join(dir, 'prefixes'), { recursive: true });
   const jobs = (await planScenarios({ patterns })).filter((j) => j.flavour === 'lab');
+  const parallel = jobsFor(flags.jobs, guestMemory(jobs));
   const baseFlags = { ...flags, series: [] };
   const lines: string[] = [];
   const say = (line: string) => {
@@ -72,7 +74,9 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
 
   const verdict: Record<string, unknown> = { patches: patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source })) };
   let buildBroken = false;
-  if (flags.each || flags.eachRuntime) {
+  // --each builds every prefix (which patch breaks the build, new warnings per patch); the
+  // runtime bisection alone builds only the tip and the O(log n) prefixes it runs.
+  if (flags.each) {
     let previous = warnings(await readFile((await buildKernel(kernelRequest(baseFlags), ctx.cache, ctx.progress, ctx.signal)).buildLog, 'utf8'));
     const perPatch: unknown[] = [];
     for (let k = 1; k <= patches.length; k++) {
@@ -103,7 +107,7 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
 
   const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
   const session = (name: string, sessionFlags: KernelFlags, sessionJobs = jobs) =>
-    runSubSession({ ctx, dir, name, label: `validate: ${name}`, jobs: sessionJobs, kernel: sessionFlags, parallel: Number(flags.jobs) || 1, resume: Boolean(flags.resume), qemu }).catch((error: unknown) => {
+    runSubSession({ ctx, dir, name, label: `validate: ${name}`, jobs: sessionJobs, kernel: sessionFlags, parallel, resume: Boolean(flags.resume), qemu }).catch((error: unknown) => {
       throw error instanceof PatchError ? withBaseHint(error, rawTexts) : error;
     });
   const baseline = await baselineOutcomes(ctx, dir, jobs, baseFlags, qemu, () => session('baseline', baseFlags));
