@@ -1,5 +1,6 @@
 import test from 'ava';
-import { beginMarker, driversScript, parseDrivers, sinceMarker } from '../../../src/scenario/reset.ts';
+import { execa } from 'execa';
+import { beginMarker, driversScript, parseDrivers, resetScript, sinceMarker } from '../../../src/scenario/reset.ts';
 
 test('a reused guest’s kernel log is judged from the scenario’s own marker on', (t) => {
   const m = beginMarker('cdev/b#2');
@@ -12,4 +13,17 @@ test('a reused guest’s kernel log is judged from the scenario’s own marker o
 test('the drivers each device is on are read back per BDF, "-" for none', (t) => {
   t.regex(driversScript(['0000:00:03.0']), /devices\/0000:00:03\.0;/);
   t.deepEqual([...parseDrivers('0000:00:03.0 nvme\n0000:00:04.0 -\n')], [['0000:00:03.0', 'nvme'], ['0000:00:04.0', '-']]);
+});
+
+test('the one-exec reset script parses in sh and busybox sh, each part tagged, BDFs quoted', async (t) => {
+  const script = resetScript(['0000:00:03.0', '0000:00:04.0'], ['0000:00:05.0']);
+  for (const shell of [['sh', '-n'], ['busybox', 'sh', '-n']]) {
+    const r = await execa(shell[0]!, [...shell.slice(1), '-c', script], { reject: false });
+    t.is(r.exitCode, 0, `${shell.join(' ')}: ${r.stderr}`);
+  }
+  t.regex(script, /^\) 2>&1 \| sed 's\|\^\|bind 0000:00:03\.0 \|'$/m);
+  t.regex(script, /\| sed 's\/\^\/driver \/'$/m);
+  // A device the scenario did not use is only read, never rebound.
+  t.notRegex(script, /0000:00:05\.0[^\n]*driver_override|devices\/0000:00:05\.0\necho vfio-pci/);
+  t.false(resetScript([], []).includes('driver /'));
 });
