@@ -41,110 +41,148 @@ export function baseCommitOf(texts: string[]): string | undefined {
   return undefined;
 }
 
+/** What the steps of one validate share: where it writes, the series, and its transcript. */
+interface ValidateRun {
+  ctx: Context;
+  flags: ValidateFlags;
+  dir: string;
+  patches: Patch[];
+  /** prefixFiles[k - 1]: the first k patches as one mbox. */
+  prefixFiles: string[];
+  rawTexts: string[];
+  verdict: Record<string, unknown>;
+  /** A line of the verdict: printed, and kept for validate.txt. */
+  say(line: string): void;
+  lines: string[];
+}
+
+/**
+ * validate: load the series → (--each) build every prefix → baseline (remembered or run) → tip →
+ * compare → (--each-runtime) bisect each regression → write the verdict. Each step is a
+ * function below; this one only strings them together.
+ */
 export async function validateCommand(ctx: Context, patterns: string[], flags: ValidateFlags): Promise<number> {
   if (flags.series.length === 0) throw new UsageError('lab validate needs --series', { hint: 'an mbox, a folder of patches, or REPO:A..B' });
-  const patches: Patch[] = [];
-  const rawTexts: string[] = [];
-  for (const s of flags.series) {
-    const spec = parseSeriesSpec(s);
-    if (spec.kind === 'mbox') rawTexts.push(await readFile(spec.path, 'utf8'));
-    for (const p of await loadSeries(spec)) patches.push({ ...p, index: patches.length + 1 });
-  }
-  // Numbered within the whole series as validated, which may join several files.
-  for (const p of patches) Object.assign(p, { number: p.index, total: patches.length });
+  const { patches, rawTexts } = await loadValidateSeries(flags.series);
   const dir = flags.resume ?? runDir(flags, 'validate');
-  await mkdir(join(dir, 'prefixes'), { recursive: true });
-  const jobs = (await planScenarios({ patterns })).filter((j) => j.flavour === 'lab');
-  const parallel = jobsFor(flags.jobs, guestMemory(jobs));
-  const baseFlags = { ...flags, series: [] };
-  const lines: string[] = [];
-  const say = (line: string) => {
-    lines.push(line);
+  const v: ValidateRun = { ctx, flags, dir, patches, rawTexts, prefixFiles: await writePrefixes(dir, patches), verdict: {}, lines: [], say: () => {} };
+  v.say = (line) => {
+    v.lines.push(line);
     process.stdout.write(`${line}\n`);
   };
-
-  // The series must apply before anything else is worth doing.
-  const prefixFiles: string[] = [];
-  for (let k = 1; k <= patches.length; k++) {
-    const file = join(dir, 'prefixes', `prefix-${String(k).padStart(3, '0')}.mbox`);
-    await writeFile(file, prefixMbox(patches, k));
-    prefixFiles.push(file);
-  }
-  const tipFlags = { ...flags, series: [prefixFiles.at(-1)!] };
-
-  const verdict: Record<string, unknown> = { patches: patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source })) };
-  let buildBroken = false;
+  v.verdict.patches = patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source }));
   // --each builds every prefix (which patch breaks the build, new warnings per patch); the
   // runtime bisection alone builds only the tip and the O(log n) prefixes it runs.
-  if (flags.each) {
-    let previous = warnings(await readFile((await buildKernel(kernelRequest(baseFlags), ctx.cache, ctx.progress, ctx.signal)).buildLog, 'utf8'));
-    const perPatch: unknown[] = [];
-    for (let k = 1; k <= patches.length; k++) {
-      const patch = patches[k - 1]!;
-      try {
-        const kernel = await buildKernel(kernelRequest({ ...flags, series: [prefixFiles[k - 1]!] }), ctx.cache, ctx.progress, ctx.signal);
-        const current = warnings(await readFile(kernel.buildLog, 'utf8'));
-        const added = newWarnings(previous, current);
-        previous = current;
-        perPatch.push({ patch: k, build: 'ok', newWarnings: added });
-        say(`build ${describePatch(patch)}: ok${added.length ? `, ${added.length} new warning(s):\n  ${added.join('\n  ')}` : ''}`);
-      } catch (error) {
-        if (error instanceof PatchError) throw withBaseHint(error, rawTexts);
-        if (!(error instanceof BuildError)) throw error;
-        buildBroken = true;
-        perPatch.push({ patch: k, build: 'failed', error: error.message, log: error.logPath });
-        say(`build ${describePatch(patch)}: BROKEN — the first patch that does not build\n${error.message}\n  log: ${error.logPath}`);
-        break;
-      }
-    }
-    verdict.builds = perPatch;
-  }
-  if (buildBroken) {
-    await writeFile(join(dir, 'validate.json'), JSON.stringify(verdict, null, 2));
-    await writeFile(join(dir, 'validate.txt'), `${lines.join('\n')}\n`);
+  if (flags.each && !(await buildEachPrefix(v))) {
+    await writeVerdict(v);
     return 1;
   }
 
+  const jobs = (await planScenarios({ patterns })).filter((j) => j.flavour === 'lab');
+  const parallel = jobsFor(flags.jobs, guestMemory(jobs));
   const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
   const session = (name: string, sessionFlags: KernelFlags, sessionJobs = jobs) =>
     runSubSession({ ctx, dir, name, label: `validate: ${name}`, jobs: sessionJobs, kernel: sessionFlags, parallel, resume: Boolean(flags.resume), qemu }).catch((error: unknown) => {
       throw error instanceof PatchError ? withBaseHint(error, rawTexts) : error;
     });
+  const baseFlags = { ...flags, series: [] };
   const baseline = await baselineOutcomes(ctx, dir, jobs, baseFlags, qemu, () => session('baseline', baseFlags));
   const broken = brokenBaseline(baseline);
   if (broken.length > 0) {
-    verdict.brokenBaseline = broken;
-    await writeFile(join(dir, 'validate.json'), JSON.stringify(verdict, null, 2));
+    v.verdict.brokenBaseline = broken;
+    await writeFile(join(dir, 'validate.json'), JSON.stringify(v.verdict, null, 2));
     throw new LabError(`the baseline is broken: nothing to compare (${broken.length} scenario(s) do not pass without the series: ${broken.map((id) => `${id} ${baseline.get(id)?.status}`).join(', ')})`, {
       hint: `see ${join(dir, 'baseline')}; fix the base or the lab first, or validate only scenarios that pass on it (PATTERN…)`,
     });
   }
-  const tip = await outcomes(dir, 'tip', await session('tip', tipFlags));
+  const tip = await outcomes(dir, 'tip', await session('tip', { ...flags, series: [v.prefixFiles.at(-1)!] }));
   const comparison = compareRuns(baseline, tip);
-  say(`\nbaseline vs tip (${patches.length} patch(es)):\n${comparisonTable(comparison)}`);
-  verdict.comparison = comparison;
+  v.say(`\nbaseline vs tip (${patches.length} patch(es)):\n${comparisonTable(comparison)}`);
+  v.verdict.comparison = comparison;
   if (flags.eachRuntime && comparison.regressions.length > 0) {
-    // Like `git bisect run`, per regressed scenario: O(log n) prefixes, each running only the
-    // scenarios still being bisected; a prefix already run is reused. It assumes a scenario
-    // that a patch breaks stays broken by the patches after it.
-    const regressed = new Set(comparison.regressions);
-    const ran = new Map<number, Map<string, Status>>([[patches.length, new Map([...tip].map(([id, o]) => [id, o.status]))]]);
-    const prefixRun = async (k: number) => {
-      if (!ran.has(k)) ran.set(k, await session(`prefix-${k}`, { ...flags, series: [prefixFiles[k - 1]!] }, jobs.filter((j) => regressed.has(j.id))));
-      return ran.get(k)!;
-    };
-    const first = await bisectFirstBreaking(comparison.regressions, patches.length, async (k, id) => classify(baseline.get(id)?.status, (await prefixRun(k)).get(id)) === 'regression');
-    for (const [id, k] of first) say(`${id}: first broken by ${describePatch(patches[k - 1]!)}`);
-    say(`(bisected: ${ran.size - 1} of ${patches.length - 1} prefixes run)`);
-    verdict.grid = [...ran].sort(([a], [b]) => a - b).map(([k, p]) => ({ patch: k, results: Object.fromEntries(p) }));
-    verdict.firstBreaking = Object.fromEntries(first);
+    await bisectRegressions(v, comparison.regressions, baseline, tip, (k, ids) => session(`prefix-${k}`, { ...flags, series: [v.prefixFiles[k - 1]!] }, jobs.filter((j) => ids.has(j.id))));
   }
-  say(`\n${verdictLine(comparison)}`);
-  await writeFile(join(dir, 'validate.json'), JSON.stringify(verdict, null, 2));
-  await writeFile(join(dir, 'validate.txt'), `${lines.join('\n')}\n`);
+  v.say(`\n${verdictLine(comparison)}`);
+  await writeVerdict(v);
   ctx.progress.info(`validate results: ${dir}`);
   if (comparison.rows.some((r) => r.change === 'interrupted')) return ExitCode.interrupted;
   return comparison.regressions.length > 0 ? 1 : 0;
+}
+
+/** The patches of every --series, numbered within the whole series as validated. */
+async function loadValidateSeries(series: string[]): Promise<{ patches: Patch[]; rawTexts: string[] }> {
+  const patches: Patch[] = [];
+  const rawTexts: string[] = [];
+  for (const s of series) {
+    const spec = parseSeriesSpec(s);
+    if (spec.kind === 'mbox') rawTexts.push(await readFile(spec.path, 'utf8'));
+    for (const p of await loadSeries(spec)) patches.push({ ...p, index: patches.length + 1 });
+  }
+  for (const p of patches) Object.assign(p, { number: p.index, total: patches.length });
+  return { patches, rawTexts };
+}
+
+/** Each prefix as an mbox in DIR/prefixes: the series must apply before anything else is worth doing. */
+async function writePrefixes(dir: string, patches: Patch[]): Promise<string[]> {
+  await mkdir(join(dir, 'prefixes'), { recursive: true });
+  const files: string[] = [];
+  for (let k = 1; k <= patches.length; k++) {
+    const file = join(dir, 'prefixes', `prefix-${String(k).padStart(3, '0')}.mbox`);
+    await writeFile(file, prefixMbox(patches, k));
+    files.push(file);
+  }
+  return files;
+}
+
+/** --each: builds every prefix in order; false at the first that does not build (named, with its error). */
+async function buildEachPrefix(v: ValidateRun): Promise<boolean> {
+  const { ctx, flags } = v;
+  let previous = warnings(await readFile((await buildKernel(kernelRequest({ ...flags, series: [] }), ctx.cache, ctx.progress, ctx.signal)).buildLog, 'utf8'));
+  const perPatch: unknown[] = [];
+  v.verdict.builds = perPatch;
+  for (let k = 1; k <= v.patches.length; k++) {
+    const patch = v.patches[k - 1]!;
+    try {
+      const kernel = await buildKernel(kernelRequest({ ...flags, series: [v.prefixFiles[k - 1]!] }), ctx.cache, ctx.progress, ctx.signal);
+      const current = warnings(await readFile(kernel.buildLog, 'utf8'));
+      const added = newWarnings(previous, current);
+      previous = current;
+      perPatch.push({ patch: k, build: 'ok', newWarnings: added });
+      v.say(`build ${describePatch(patch)}: ok${added.length ? `, ${added.length} new warning(s):\n  ${added.join('\n  ')}` : ''}`);
+    } catch (error) {
+      if (error instanceof PatchError) throw withBaseHint(error, v.rawTexts);
+      if (!(error instanceof BuildError)) throw error;
+      perPatch.push({ patch: k, build: 'failed', error: error.message, log: error.logPath });
+      v.say(`build ${describePatch(patch)}: BROKEN — the first patch that does not build\n${error.message}\n  log: ${error.logPath}`);
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * --each-runtime: like `git bisect run`, per regressed scenario: O(log n) prefixes, each running
+ * only the scenarios still being bisected; a prefix already run is reused. It assumes a scenario
+ * that a patch breaks stays broken by the patches after it.
+ */
+async function bisectRegressions(v: ValidateRun, regressions: string[], baseline: Map<string, Outcome>, tip: Map<string, Outcome>, runPrefix: (k: number, ids: Set<string>) => Promise<Map<string, Status>>): Promise<void> {
+  const n = v.patches.length;
+  const regressed = new Set(regressions);
+  const ran = new Map<number, Map<string, Status>>([[n, new Map([...tip].map(([id, o]) => [id, o.status]))]]);
+  const prefixRun = async (k: number) => {
+    if (!ran.has(k)) ran.set(k, await runPrefix(k, regressed));
+    return ran.get(k)!;
+  };
+  const first = await bisectFirstBreaking(regressions, n, async (k, id) => classify(baseline.get(id)?.status, (await prefixRun(k)).get(id)) === 'regression');
+  for (const [id, k] of first) v.say(`${id}: first broken by ${describePatch(v.patches[k - 1]!)}`);
+  v.say(`(bisected: ${ran.size - 1} of ${n - 1} prefixes run)`);
+  v.verdict.grid = [...ran].sort(([a], [b]) => a - b).map(([k, p]) => ({ patch: k, results: Object.fromEntries(p) }));
+  v.verdict.firstBreaking = Object.fromEntries(first);
+}
+
+async function writeVerdict(v: ValidateRun): Promise<void> {
+  await writeFile(join(v.dir, 'validate.json'), JSON.stringify(v.verdict, null, 2));
+  await writeFile(join(v.dir, 'validate.txt'), `${v.lines.join('\n')}\n`);
 }
 
 
