@@ -1,6 +1,6 @@
-// The fault matrix: each row a real fault against a real guest — an oops, a WARN and a panic
-// from the kernel's own LKDTM, a QEMU stopped (SIGSTOP) or killed (SIGKILL) mid-scenario, and
-// series whose kernel oopses at boot or in BIND — asserting the verdict, its message, that the
+// The fault matrix: each row a real fault against a real guest — an oops and a WARN from the
+// kernel's own LKDTM, a panic from /proc/sysrq-trigger, a QEMU stopped (SIGSTOP) or killed
+// (SIGKILL) mid-scenario, and series whose kernel oopses at boot or in BIND — asserting the verdict, its message, that the
 // run goes on to the next scenario, and that no QEMU is left.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,9 @@ test.before(async () => {
   const jobs = plan(await loadScenarios(join(fixtures, 'scenarios'), repoRoot), { patterns: [] });
   const reporter = createReporters([], { runDir, interactive: false, stdout: { write: () => true }, stderr: { write: () => true } });
   const t0 = Date.now();
-  const { results } = await runSession({ jobs, kernel: { series: [], configs: [], baseConfig: 'tinyconfig', cwd: repoRoot }, runDir, cache, progress, reporter, parallel: 1, signal: new AbortController().signal });
+  // The lab kernel plus MAGIC_SYSRQ, for the sysrq panic row (one more cached kernel).
+  const kernel = { series: [], configs: [join(fixtures, 'config/sysrq.config')], baseConfig: 'tinyconfig', cwd: repoRoot };
+  const { results } = await runSession({ jobs, kernel, runDir, cache, progress, reporter, parallel: 1, signal: new AbortController().signal });
   wallMs = Date.now() - t0;
   byId = new Map(results.map((r) => [r.scenario.id, r]));
 });
@@ -50,8 +52,8 @@ test.serial('a WARN fails the scenario though the command lived and every expect
 test.serial('a panic mid-scenario fails it with the panic, and says QEMU exited', (t) => {
   const r = row('panic-mid-scenario');
   t.is(r.status, 'failed', JSON.stringify(r.error ?? r.failures));
-  t.true(r.findings.some((f) => f.title === 'Kernel panic: dumptest'), JSON.stringify(r.findings.map((f) => f.title)));
-  t.regex(r.failures[0]!, /^QEMU exited .*during scenario after Kernel panic: dumptest$/);
+  t.true(r.findings.some((f) => f.title === 'Kernel panic: sysrq triggered crash'), JSON.stringify(r.findings.map((f) => f.title)));
+  t.regex(r.failures[0]!, /^QEMU exited .*during scenario after Kernel panic: sysrq triggered crash$/);
 });
 
 test.serial('a guest stopped mid-scenario is errored within its deadline, with the last console line', (t) => {
