@@ -1,4 +1,4 @@
-// `lab doctor`: one line per prerequisite, each missing one with the command that fixes it.
+// `./labw doctor`: one line per prerequisite, each missing one with the command that fixes it.
 import { existsSync, statfsSync } from 'node:fs';
 import { execa } from 'execa';
 import { defaultBase } from '../kernel/base.ts';

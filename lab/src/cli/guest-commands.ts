@@ -1,4 +1,4 @@
-// `lab boot`, `lab exec`, `lab ssh`, `lab clean`: a guest for a person at a terminal.
+// `./labw boot`, `./labw exec`, `./labw ssh`, `./labw clean`: a guest for a person at a terminal.
 import { chmodSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -58,7 +58,7 @@ async function bootFromFlags(ctx: Context, flags: GuestFlags, what: string, keep
 }
 
 export async function execCommand(ctx: Context, flags: GuestFlags, command: string[]): Promise<number> {
-  if (command.length === 0) throw new UsageError('lab exec needs a command after --, e.g. lab exec -- uname -r');
+  if (command.length === 0) throw new UsageError('./labw exec needs a command after --, e.g. ./labw exec -- uname -r');
   const booted = await bootFromFlags(ctx, flags, 'exec');
   if (!booted) return 0;
   // A single word runs as is; several are quoted as argv, like ssh does.

@@ -99,7 +99,7 @@ const withGuestOptions = (cmd: Command) =>
     .option('--dry-run', 'print the QEMU command line instead of booting');
 
 withGuestOptions(program.command('boot').description('boot a guest and wait (or leave it running with --keep)'))
-  .option('--keep', 'leave the guest running; reach it with `lab ssh`, stop it with `lab clean`')
+  .option('--keep', 'leave the guest running; reach it with `./labw ssh`, stop it with `./labw clean`')
   .action((flags: GuestFlags & { keep?: boolean }) => runCommand(() => bootCommand(makeContext(), flags)));
 
 withGuestOptions(program.command('exec').description('boot a guest, run one command in it, tear it down; exits with its status'))

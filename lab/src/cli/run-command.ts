@@ -1,4 +1,4 @@
-// `lab run` and `lab list`.
+// `./labw run` and `./labw list`.
 import { join } from 'node:path';
 import { createReporters } from '../report/create.ts';
 import { summarize, type ScenarioResult } from '../report/events.ts';
@@ -98,9 +98,9 @@ function parseShardFlag(spec: string) {
   }
 }
 
-/** `lab report merge DIR…`: one set of reports from the run directories of several shards. */
+/** `./labw report merge DIR…`: one set of reports from the run directories of several shards. */
 export async function mergeCommand(ctx: Context, dirs: string[], flags: { out?: string; reporter: string[] }): Promise<number> {
-  if (dirs.length === 0) throw new UsageError('lab report merge needs the run directories of the shards');
+  if (dirs.length === 0) throw new UsageError('./labw report merge needs the run directories of the shards');
   const reports = await Promise.all(dirs.map((d) => readReport(d).catch((e: unknown) => {
     throw new UsageError(`${d}: no readable report.json (${(e as Error).message})`);
   })));

@@ -1,4 +1,4 @@
-// `lab teeth`: run every regression model and check its header's claim against the baseline.
+// `./labw teeth`: run every regression model and check its header's claim against the baseline.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { judgeModel, parseModelHeader, teethTable, type ModelVerdict } from '../scenario/teeth.ts';

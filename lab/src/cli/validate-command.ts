@@ -1,4 +1,4 @@
-// `lab validate`: what a series does — baseline vs tip, and with --each / --each-runtime patch
+// `./labw validate`: what a series does — baseline vs tip, and with --each / --each-runtime patch
 // by patch, naming the first patch that breaks the build or a scenario.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -62,7 +62,7 @@ interface ValidateRun {
  * function below; this one only strings them together.
  */
 export async function validateCommand(ctx: Context, patterns: string[], flags: ValidateFlags): Promise<number> {
-  if (flags.series.length === 0) throw new UsageError('lab validate needs --series', { hint: 'an mbox, a folder of patches, or REPO:A..B' });
+  if (flags.series.length === 0) throw new UsageError('./labw validate needs --series', { hint: 'an mbox, a folder of patches, or REPO:A..B' });
   const { patches, rawTexts } = await loadValidateSeries(flags.series);
   const dir = flags.resume ?? runDir(flags, 'validate');
   const v: ValidateRun = { ctx, flags, dir, patches, rawTexts, prefixFiles: await writePrefixes(dir, patches), verdict: {}, lines: [], say: () => {} };

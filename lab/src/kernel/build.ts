@@ -1,4 +1,4 @@
-// `lab kernel build`: base + series + config fragments → vmlinux, bzImage, uAPI headers,
+// `./labw kernel build`: base + series + config fragments → vmlinux, bzImage, uAPI headers,
 // through the content-addressed cache.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';

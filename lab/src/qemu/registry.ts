@@ -1,6 +1,6 @@
-// Every QEMU the lab starts is recorded here until it is stopped, so `lab clean` can reap a
-// stray left by a killed lab process, and `lab ssh` can find a kept VM. Each record names its
-// owner (the lab process, by pid and start time): `lab clean` in one terminal must never stop
+// Every QEMU the lab starts is recorded here until it is stopped, so `./labw clean` can reap a
+// stray left by a killed lab process, and `./labw ssh` can find a kept VM. Each record names its
+// owner (the lab process, by pid and start time): `./labw clean` in one terminal must never stop
 // the guests of a run still going on in another.
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,7 +49,7 @@ export function ownerRunning(record: VmRecord): boolean {
 /**
  * Records that nothing will ever clean up: the owner is gone, the guest was not kept, and its
  * QEMU is gone too (it died with its lab). Removed at start-up; kept guests stay listed until
- * `lab clean`, and a live stray is left for `lab clean` to stop and report.
+ * `./labw clean`, and a live stray is left for `./labw clean` to stop and report.
  */
 export async function sweepDeadRecords(cache: string): Promise<VmRecord[]> {
   const swept: VmRecord[] = [];

@@ -38,7 +38,7 @@ export interface RunnerOptions {
   progress: Progress;
   jobs: number;
   signal: AbortSignal;
-  /** Leave the guest of a failed scenario running for `lab ssh` (stopped by `lab clean`). */
+  /** Leave the guest of a failed scenario running for `./labw ssh` (stopped by `./labw clean`). */
   keepFailed?: boolean;
   /** Hand guests from one scenario to the next after a checked reset. @default true */
   reuseGuests?: boolean;
@@ -110,7 +110,7 @@ function missingConfig(required: string[] | undefined, config: ReadonlyMap<strin
 /**
  * Whether a scenario may run in a guest another scenario used. Not when it provokes DMAR
  * faults (the guest rate-limits their messages across scenarios, so a fault of the one before
- * could hide this one's), nor when its guest may be kept for `lab ssh`.
+ * could hide this one's), nor when its guest may be kept for `./labw ssh`.
  */
 export function mayReuseGuest(job: Job, opts: Pick<RunnerOptions, 'keepFailed' | 'reuseGuests'>): boolean {
   const o = job.scenario.scenario.options;
@@ -338,7 +338,7 @@ async function runTasks(job: Job, opts: RunnerOptions, state: JobState, signal: 
 
 const EPERM = 1;
 
-/** Guests kept running for `lab ssh` because their scenario failed. */
+/** Guests kept running for `./labw ssh` because their scenario failed. */
 const kept = new WeakSet<Booted>();
 
 function scenarioContext(

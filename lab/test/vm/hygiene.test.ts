@@ -179,7 +179,7 @@ test.serial('a kept guest outlives its lab and stays listed until `clean`, which
   const r = await boot;
   t.is(r.exitCode, 0, r.all);
   const kept = await qemusOf(boot.pid!);
-  t.is(kept.length, 1, 'the kept guest did not outlive `lab boot --keep`');
+  t.is(kept.length, 1, 'the kept guest did not outlive `./labw boot --keep`');
   // A later start sweeps dead records, but not this one: it is kept, and its QEMU runs.
   t.is((await lab(['ssh', 'true'])).exitCode, 0);
   t.true((await listVms(cache)).some((v) => v.kept && v.owner?.pid === boot.pid));
