@@ -13,7 +13,7 @@ import { repoRoot } from '../lab/src/util/paths.ts';
 const args = process.argv.slice(2);
 const kAt = args.indexOf('--k');
 const k = kAt >= 0 ? Number(args[kAt + 1]) : 13;
-const patterns = args.filter((a, i) => !a.startsWith('--') && i !== kAt + 1);
+const patterns = args.filter((a, i) => !a.startsWith('--') && !(kAt >= 0 && i === kAt + 1));
 const selection = patterns.length > 0 ? patterns : ['parked-fd'];
 const total = 20;
 const base = '/usr/src/linux-source-6.12.tar.xz';

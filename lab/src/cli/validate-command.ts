@@ -65,11 +65,12 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
   if (flags.series.length === 0) throw new UsageError('./labw validate needs --series', { hint: 'an mbox, a folder of patches, or REPO:A..B' });
   const { patches, rawTexts } = await loadValidateSeries(flags.series);
   const dir = flags.resume ?? runDir(flags, 'validate');
-  const v: ValidateRun = { ctx, flags, dir, patches, rawTexts, prefixFiles: await writePrefixes(dir, patches), verdict: {}, lines: [], say: () => {} };
-  v.say = (line) => {
-    v.lines.push(line);
+  const lines: string[] = [];
+  const say = (line: string) => {
+    lines.push(line);
     process.stdout.write(`${line}\n`);
   };
+  const v: ValidateRun = { ctx, flags, dir, patches, rawTexts, prefixFiles: await writePrefixes(dir, patches), verdict: {}, lines, say };
   v.verdict.patches = patches.map((p) => ({ index: p.index, subject: p.subject, source: p.source }));
   // --each builds every prefix (which patch breaks the build, new warnings per patch); the
   // runtime bisection alone builds only the tip and the O(log n) prefixes it runs.

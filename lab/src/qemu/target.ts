@@ -1,6 +1,6 @@
 // Which QEMU runs the guests (L0): the system's (Debian 12: 7.2) or Debian backports' 10.0,
 // unpacked into the cache beside it (image/qemu10.ts). A target is resolved once, at the edge
-// (cli/qemu-option.ts), into the binary, the directories an unpacked tree must be pointed at and
+// (cli/qemu-target.ts), into the binary, the directories an unpacked tree must be pointed at and
 // the version it reports; the argv builders and the Machine only read it.
 import { execa } from 'execa';
 import { z } from 'zod';

@@ -92,7 +92,7 @@ export async function checkedReset(vm: Vm, used: readonly GuestDevice[], bootDri
       else if (next.errno !== bindErrno) leaks.push(`${d.name} (${d.bdf}) cannot be bound by the next user: BIND gives ${next.errname ?? 'ok'}, expected ${bindErrno ? `errno ${bindErrno}` : 'ok'}`);
     });
   }
-  const now = new Map(tagged('driver').map((l) => l.split(' ') as [string, string]));
-  for (const b of others) if (now.get(b) !== bootDrivers.get(b)) notReusable.push(`${b} is on ${now.get(b) || '?'}, booted on ${bootDrivers.get(b)}`);
+  const now = parseDrivers(tagged('driver').join('\n'));
+  for (const b of others) if (now.get(b) !== bootDrivers.get(b)) notReusable.push(`${b} is on ${now.get(b) ?? '?'}, booted on ${bootDrivers.get(b)}`);
   return { leaks, notReusable };
 }

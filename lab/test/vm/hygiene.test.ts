@@ -24,12 +24,9 @@ const TWO = ['cdev/grant-is-per-fd', 'cdev/parked-fd'];
 /** QEMU processes (not zombies) started by the lab process labPid: their -name is lab-PID-…. */
 async function qemusOf(labPid: number): Promise<number[]> {
   const out: number[] = [];
-  for (const e of await readdir('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const cmdline = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
-    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state !== 'Z' && cmdline.includes('qemu-system') && cmdline.includes(`lab-${labPid}-`)) out.push(Number(e));
+  for (const p of await processes()) {
+    const cmdline = await readFile(`/proc/${p.pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('qemu-system') && cmdline.includes(`lab-${labPid}-`)) out.push(p.pid);
   }
   return out;
 }
