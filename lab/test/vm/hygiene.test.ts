@@ -263,16 +263,16 @@ async function midBuild(t: import('ava').ExecutionContext, name: string, extra: 
   const child = lab(['kernel', 'build', '--series', freshSeries(dir, nonce), ...extra]);
   const owner = (n: string) => (existsSync(join(cache, 'work', n, '.lab-owner')) ? readFileSync(join(cache, 'work', n, '.lab-owner'), 'utf8') : '');
   const ours = () => (existsSync(join(cache, 'work')) ? readdirSync(join(cache, 'work')).filter((n) => owner(n).startsWith(`${child.pid}.`)) : []);
-  // Past the config steps (which compile kconfig's host tools too): one of the kernel's own
-  // objects (-D__KERNEL__) is being compiled, or fetched by ccache (then no cc1 runs).
-  const kernelObject = (p: Proc) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes('-D__KERNEL__');
-  const compiling = async () => (await descendants(child.pid!)).some((p) => {
-    try {
-      return kernelObject(p);
-    } catch {
-      return false;
-    }
+  // Past the config steps: the build log has reached `make vmlinux bzImage` and kbuild has
+  // compiled a kernel object there. (A process's command line is no proof: kconfig's own compiler
+  // probes carry the kernel's flags, and .config is half-written while they run.)
+  const pastConfig = () => ours().some((n) => {
+    const path = join(cache, 'logs', `build-${n}.log`);
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const make = text.search(/^\$ make .* vmlinux bzImage$/m);
+    return make >= 0 && /^ {2}CC {6}\S+\.o$/m.test(text.slice(make));
   });
+  const compiling = async () => pastConfig() && (await descendants(child.pid!)).some((p) => p.comm === 'make');
   await until('the build to compile', compiling, 300_000);
   await sleep(1000);
   const running = await descendants(child.pid!);
@@ -322,4 +322,18 @@ test.serial('SIGINT mid-build: exit 130, no process, no work dir, no .tmp entry;
   t.deepEqual((await survivors(b.running)).map((p) => `${p.pid} ${p.comm}`), []);
   t.false(existsSync(join(cache, 'work', b.work[0]!)), 'the interrupted build left its work dir');
   t.false(tmpEntries().some((n) => n.includes(`-${b.child.pid}.`)), 'the interrupted build left a .tmp entry');
+});
+
+test.serial('SIGTERM mid-build: exit 143, no process, no work dir, no .tmp entry', async (t) => {
+  const b = await midBuild(t, 'term');
+  t.teardown(() => void b.child.kill('SIGKILL'));
+  t.is(b.work.length, 1);
+  const t0 = Date.now();
+  b.child.kill('SIGTERM');
+  const r = await b.child;
+  t.log(`SIGTERM mid-build: exit ${r.exitCode} after ${Date.now() - t0} ms`);
+  t.is(r.exitCode, 143, r.all.slice(-1500));
+  t.deepEqual((await survivors(b.running)).map((p) => `${p.pid} ${p.comm}`), []);
+  t.false(existsSync(join(cache, 'work', b.work[0]!)), 'the terminated build left its work dir');
+  t.false(tmpEntries().some((n) => n.includes(`-${b.child.pid}.`)), 'the terminated build left a .tmp entry');
 });
