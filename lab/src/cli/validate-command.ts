@@ -164,21 +164,37 @@ async function buildEachPrefix(v: ValidateRun): Promise<boolean> {
 /**
  * --each-runtime: like `git bisect run`, per regressed scenario: O(log n) prefixes, each running
  * only the scenarios still being bisected; a prefix already run is reused. It assumes a scenario
- * that a patch breaks stays broken by the patches after it.
+ * that a patch breaks stays broken by the patches after it. A prefix that does not build says
+ * nothing about any scenario: it is skipped (named, with its error), as `git bisect skip` would,
+ * and a first breaking patch that could lie in skipped prefixes is reported as the range.
  */
 async function bisectRegressions(v: ValidateRun, regressions: string[], baseline: Map<string, Outcome>, tip: Map<string, Outcome>, runPrefix: (k: number, ids: Set<string>) => Promise<Map<string, Status>>): Promise<void> {
   const n = v.patches.length;
   const regressed = new Set(regressions);
-  const ran = new Map<number, Map<string, Status>>([[n, new Map([...tip].map(([id, o]) => [id, o.status]))]]);
+  const ran = new Map<number, Map<string, Status> | BuildError>([[n, new Map([...tip].map(([id, o]) => [id, o.status]))]]);
   const prefixRun = async (k: number) => {
-    if (!ran.has(k)) ran.set(k, await runPrefix(k, regressed));
+    if (!ran.has(k)) {
+      try {
+        ran.set(k, await runPrefix(k, regressed));
+      } catch (error) {
+        if (!(error instanceof BuildError)) throw error;
+        ran.set(k, error);
+        v.say(`prefix ${k} (${describePatch(v.patches[k - 1]!)}) does not build: skipped by the bisection\n  ${error.message.split('\n').slice(0, 4).join('\n  ')}\n  log: ${error.logPath}`);
+      }
+    }
     return ran.get(k)!;
   };
-  const first = await bisectFirstBreaking(regressions, n, async (k, id) => classify(baseline.get(id)?.status, (await prefixRun(k)).get(id)) === 'regression');
-  for (const [id, k] of first) v.say(`${id}: first broken by ${describePatch(v.patches[k - 1]!)}`);
+  const first = await bisectFirstBreaking(regressions, n, async (k, id) => {
+    const run = await prefixRun(k);
+    return run instanceof BuildError ? 'untestable' : classify(baseline.get(id)?.status, run.get(id)) === 'regression';
+  });
+  for (const [id, { from, to }] of first) {
+    if (from === to) v.say(`${id}: first broken by ${describePatch(v.patches[to - 1]!)}`);
+    else v.say(`${id}: first broken by one of patches ${from}..${to} (${from === to - 1 ? `prefix ${from} does` : `prefixes ${from}..${to - 1} do`} not build): ${describePatch(v.patches[to - 1]!)} is the first that builds and fails`);
+  }
   v.say(`(bisected: ${ran.size - 1} of ${n - 1} prefixes run)`);
-  v.verdict.grid = [...ran].sort(([a], [b]) => a - b).map(([k, p]) => ({ patch: k, results: Object.fromEntries(p) }));
-  v.verdict.firstBreaking = Object.fromEntries(first);
+  v.verdict.grid = [...ran].sort(([a], [b]) => a - b).map(([k, p]) => (p instanceof BuildError ? { patch: k, build: 'failed', error: p.message, log: p.logPath } : { patch: k, results: Object.fromEntries(p) }));
+  v.verdict.firstBreaking = Object.fromEntries([...first].map(([id, r]) => [id, r.from === r.to ? r.to : r]));
 }
 
 async function writeVerdict(v: ValidateRun): Promise<void> {

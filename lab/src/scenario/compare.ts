@@ -102,24 +102,56 @@ export function firstBreakingPatch(baseline: ReadonlyMap<string, Outcome | Statu
   return first;
 }
 
+/** What a prefix says about one scenario: broken or not, or nothing, because it does not build. */
+export type PrefixAnswer = boolean | 'untestable';
+
+/**
+ * Where bisection put the first breaking patch: exactly k (from === to), or somewhere in
+ * from..to when the prefixes between do not build (like `git bisect skip`, which then names
+ * the candidates rather than guessing one).
+ */
+export interface FirstBreaking {
+  from: number;
+  to: number;
+}
+
 /**
  * For each id, the first patch k in 1..n at which broken(k, id) holds, knowing it holds at n
  * and not at 0 (the baseline): a binary search per id. broken() is asked O(log n) times per id;
- * the caller memoises whatever a prefix costs.
+ * the caller memoises whatever a prefix costs. A prefix that is untestable is stepped around:
+ * the nearest testable prefix to the midpoint is asked instead, and when none is left between
+ * the bounds the answer is the range.
  */
-export async function bisectFirstBreaking(ids: readonly string[], n: number, broken: (k: number, id: string) => Promise<boolean>): Promise<Map<string, number>> {
-  const first = new Map<string, number>();
+export async function bisectFirstBreaking(ids: readonly string[], n: number, broken: (k: number, id: string) => Promise<PrefixAnswer>): Promise<Map<string, FirstBreaking>> {
+  const first = new Map<string, FirstBreaking>();
+  const untestable = new Set<number>();
   for (const id of ids) {
+    // Invariant: every prefix below lo is known good, prefix hi is known broken.
     let lo = 1;
     let hi = n;
     while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (await broken(mid, id)) hi = mid;
-      else lo = mid + 1;
+      const asked = await nearestTestable(lo, hi - 1, untestable, (k) => broken(k, id));
+      if (asked === null) break;
+      if (asked.broken) hi = asked.k;
+      else lo = asked.k + 1;
     }
-    first.set(id, lo);
+    first.set(id, { from: lo, to: hi });
   }
   return first;
+}
+
+/** Asks the prefixes of lo..hi from the middle outwards until one answers; null if none can. */
+async function nearestTestable(lo: number, hi: number, untestable: Set<number>, ask: (k: number) => Promise<PrefixAnswer>): Promise<{ k: number; broken: boolean } | null> {
+  const mid = Math.floor((lo + hi) / 2);
+  for (let d = 0; mid - d >= lo || mid + d <= hi; d++) {
+    for (const k of d === 0 ? [mid] : [mid + d, mid - d]) {
+      if (k < lo || k > hi || untestable.has(k)) continue;
+      const answer = await ask(k);
+      if (answer !== 'untestable') return { k, broken: answer };
+      untestable.add(k);
+    }
+  }
+  return null;
 }
 
 /** Compiler warnings of a build log, normalised so the same warning in two builds compares equal. */

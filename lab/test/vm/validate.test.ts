@@ -39,6 +39,20 @@ test.serial('--each-runtime names the patch of a series that first breaks each s
   t.regex(r.stdout, /^\(bisected: [12] of 2 prefixes run\)$/m);
 });
 
+test.serial('--each-runtime steps around a prefix that does not build and still names the breaking patch', async (t) => {
+  // 1-2 harmless, 3 calls a helper only 4 adds (prefix 3 does not build), 5 the RFC model.
+  const model = join(repoRoot, 'kernel-patches/regressions/0001-rfc-ioctls-reach-parked-fd.patch');
+  const series = ['series/extraversion.mbox', 'series/build-break-then-fix.mbox'].flatMap((f) => ['--series', join(fixtures, f)]);
+  const r = await execa(labw, ['validate', '--each-runtime', ...series, '--series', model, 'parked-fd'], { reject: false, env });
+  t.is(r.exitCode, 1, r.stderr.slice(-1500));
+  t.regex(r.stdout, /^prefix 3 \(patch 3\/5 "vfio: note the device cdev interface at init, through a helper the next patch adds".*\) does not build: skipped by the bisection$/m);
+  t.regex(r.stdout, /error: implicit declaration of function ‘vfio_note_cdev_interface’/);
+  t.regex(r.stdout, /^ {2}log: \S+\/build-\w+\.log$/m);
+  t.regex(r.stdout, /^cdev\/parked-fd-blocks-every-op: first broken by patch 5\/5 "REGRESSION MODEL: vfio: let ioctls through on a parked device FD"/m);
+  const verdict = JSON.parse(readFileSync(join(/validate results: (\S+)/.exec(r.stderr)?.[1] ?? '', 'validate.json'), 'utf8')) as { grid: { patch: number; build?: string }[] };
+  t.deepEqual(verdict.grid.map((g) => `${g.patch}:${g.build ?? 'ran'}`), ['2:ran', '3:failed', '4:ran', '5:ran']);
+});
+
 test.serial('--resume keeps the finished sessions and scenarios of an interrupted validate', async (t) => {
   const dir = join(mkdtempSync(join(tmpdir(), 'lab-validate-')), 'v');
   const model = join(repoRoot, 'kernel-patches/regressions/0001-rfc-ioctls-reach-parked-fd.patch');

@@ -43,8 +43,28 @@ test('bisection names the first breaking patch in O(log n) probes per regression
     asked.add(`${id}@${k}`);
     return k >= breaksAt[id]!;
   });
-  t.deepEqual([...first], [['a', 7], ['b', 20], ['c', 1]]);
+  t.deepEqual([...first], [['a', { from: 7, to: 7 }], ['b', { from: 20, to: 20 }], ['c', { from: 1, to: 1 }]]);
   t.true(asked.size <= 3 * Math.ceil(Math.log2(20)));
+});
+
+test('bisection steps around prefixes that do not build, and asks each of them once', async (t) => {
+  const unbuildable = new Set([5, 6, 10]);
+  const asked: number[] = [];
+  const first = await bisectFirstBreaking(['a', 'b'], 20, async (k, id) => {
+    asked.push(k);
+    if (unbuildable.has(k)) return 'untestable';
+    return k >= ({ a: 8, b: 3 } as Record<string, number>)[id]!;
+  });
+  // Prefix 8 builds, so a's first breaking patch is exact though its neighbours 5, 6 and 10 do not.
+  t.deepEqual(first.get('a'), { from: 8, to: 8 });
+  t.deepEqual(first.get('b'), { from: 3, to: 3 });
+  for (const k of unbuildable) t.true(asked.filter((a) => a === k).length <= 1, `prefix ${k} asked ${asked.filter((a) => a === k).length} times`);
+});
+
+test('when the prefixes around the break do not build, bisection names the range, not a guess', async (t) => {
+  // Patch 5 breaks the scenario; prefixes 4 and 5 do not build, so 4, 5 and 6 are all candidates.
+  const first = await bisectFirstBreaking(['a'], 8, async (k) => ([4, 5].includes(k) ? 'untestable' : k >= 5));
+  t.deepEqual(first.get('a'), { from: 4, to: 6 });
 });
 
 test('lists the regressions of a comparison', (t) => {
