@@ -38,7 +38,12 @@ export class Store {
     return join(this.root, key);
   }
 
-  /** Returns the entry if present and intact, else null. */
+  /**
+   * Returns the entry if present and intact, else null. Intact means every file hashes to its
+   * manifest — or, once that was checked, that no file changed since: each file's size, mtime,
+   * ctime and inode match what `verified.json` recorded then (git's index does the same). An
+   * edit in place, even one that restores the mtime, moves ctime and is hashed again.
+   */
   async lookup(key: string): Promise<Manifest | null> {
     const dir = this.entryDir(key);
     let manifest: Manifest;
@@ -47,15 +52,23 @@ export class Store {
     } catch {
       return null;
     }
-    for (const [file, want] of Object.entries(manifest.files)) {
-      try {
-        const s = await stat(join(dir, file));
-        if (s.size !== want.size || (await sha256File(join(dir, file))) !== want.sha256) throw new Error('mismatch');
-      } catch {
+    const files = Object.keys(manifest.files);
+    const stamps = await Promise.all(files.map((file) => statStamp(join(dir, file))));
+    const verified = (await readFile(join(dir, verifiedFile), 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => null)) ?? {};
+    if (files.every((file, i) => stamps[i] !== null && verified[file] === stamps[i])) return manifest;
+    for (const [i, file] of files.entries()) {
+      const want = manifest.files[file]!;
+      const ok = stamps[i] !== null && Number(stamps[i]!.split(':')[0]) === want.size && (await sha256File(join(dir, file)).catch(() => null)) === want.sha256;
+      if (!ok) {
         log().warn({ key, file }, 'damaged cache entry');
         return null;
       }
     }
+    // Recorded only after every hash matched; a reader that loses a race to write it just hashes again.
+    const tmp = join(dir, `.${verifiedFile}.${ownerTag()}`);
+    await writeFile(tmp, JSON.stringify(Object.fromEntries(files.map((file, i) => [file, stamps[i]!]))))
+      .then(() => rename(tmp, join(dir, verifiedFile)))
+      .catch(() => rm(tmp, { force: true }));
     return manifest;
   }
 
@@ -155,6 +168,15 @@ async function lockOwnerGone(lockPath: string): Promise<boolean> {
   if (!owner || ownerAlive(owner)) return false;
   const idle = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
   return idle > LOCK_IDLE_MS;
+}
+
+/** Not an artifact: the stat stamps of the files as last verified (see Store.lookup). */
+const verifiedFile = 'verified.json';
+
+/** size:mtime:ctime:inode in nanoseconds, or null if the file cannot be stat'ed. */
+async function statStamp(path: string): Promise<string | null> {
+  const s = await stat(path, { bigint: true }).catch(() => null);
+  return s && s.isFile() ? `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}` : null;
 }
 
 async function hashTree(dir: string): Promise<Manifest['files']> {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -34,6 +34,29 @@ test('a damaged entry is detected and rebuilt', async (t) => {
   };
   const first = await store.get('k', build);
   writeFileSync(join(first.dir, 'artifact'), 'bytez');
+  const again = await store.get('k', build);
+  t.false(again.hit);
+  t.is(builds, 2);
+  t.is(readFileSync(join(again.dir, 'artifact'), 'utf8'), 'bytes');
+});
+
+test('a hit records what it verified; an edit in place that keeps size and mtime is still caught', async (t) => {
+  const store = new Store(tmp());
+  let builds = 0;
+  const build = async (dir: string) => {
+    builds++;
+    writeFileSync(join(dir, 'artifact'), 'bytes');
+    return {};
+  };
+  const first = await store.get('k', build);
+  t.true((await store.get('k', build)).hit);
+  const stamps = JSON.parse(readFileSync(join(first.dir, 'verified.json'), 'utf8')) as Record<string, string>;
+  t.deepEqual(Object.keys(stamps), ['artifact']);
+  t.regex(stamps.artifact!, /^5:\d+:\d+:\d+$/);
+  t.true((await store.get('k', build)).hit);
+  const { mtime } = statSync(join(first.dir, 'artifact'));
+  writeFileSync(join(first.dir, 'artifact'), 'bytez');
+  utimesSync(join(first.dir, 'artifact'), mtime, mtime);
   const again = await store.get('k', build);
   t.false(again.hit);
   t.is(builds, 2);
