@@ -37,6 +37,10 @@ void op_unmap(struct htab *h, const struct step *s);
 void op_iova_ranges(struct htab *h, const struct step *s);
 void op_raw_iommufd(struct htab *h, const struct step *s);
 
+/* ops_hwpt.c */
+void op_hwpt_alloc(struct htab *h, const struct step *s);
+void op_hw_info(struct htab *h, const struct step *s);
+
 /* ops_file.c */
 void op_open(struct htab *h, const struct step *s);
 void op_close(struct htab *h, const struct step *s);

@@ -26,6 +26,8 @@ static const struct op ops[] = {
 	{ "unmap", "FIan", 0, NULL, 0, op_unmap, NULL },
 	{ "iova-ranges", "FI[n", 0, NULL, 0, op_iova_ranges, NULL },
 	{ "raw-iommufd", "Fnn", OPT_TRAIL | OPT_FLAGS, NULL, 0, op_raw_iommufd, NULL },
+	{ "hwpt-alloc", "FiII", OPT_FLAGS, NULL, 0, op_hwpt_alloc, NULL },
+	{ "hw-info", "FI", 0, NULL, 0, op_hw_info, NULL },
 	{ "get-info", "F", 0, NULL, 0, op_get_info, NULL },
 	{ "region-info", "Fn", 0, NULL, 0, op_region_info, NULL },
 	{ "read", "Fnn", 0, NULL, 0, op_read, NULL },

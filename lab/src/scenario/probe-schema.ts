@@ -62,6 +62,10 @@ export const stepSchemas = {
     out_iova_alignment: count.nullable(),
   }),
   'raw-iommufd': step('raw-iommufd').extend({ cmd: hex, out_hex: hexBytes }),
+  'hwpt-alloc': step('hwpt-alloc').extend({ out_hwpt_id: count.nullable() }),
+  // out_data_type: enum iommu_hw_info_type (1 = IOMMU_HW_INFO_TYPE_INTEL_VTD); data_len: the
+  // length of the driver's whole info struct, of which data_hex shows the first 64 bytes.
+  'hw-info': step('hw-info').extend({ out_data_type: count.nullable(), data_len: count.nullable(), out_capabilities: hex.nullable(), data_hex: hexBytes.nullable() }),
   'get-info': step('get-info').extend({ flags: count.nullable(), num_regions: count.nullable(), num_irqs: count.nullable() }),
   'region-info': step('region-info').extend({ size: count.nullable(), offset: hex.nullable(), flags: count.nullable() }),
   read: step('read').extend({ stage: z.string().nullable(), bytes: count.nullable(), hex: hexBytes.nullable() }),

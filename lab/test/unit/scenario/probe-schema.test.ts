@@ -60,3 +60,27 @@ test('a parked record of the wrong shape names its index and field', (t) => {
   t.deepEqual(e.fields, ['ops.13.errno']);
   t.regex(e.message, /parked \/dev\/vfio\/devices\/vfio0/);
 });
+
+// What the lab guest's probe printed for the VMM's path (QEMU 10: GET_HW_INFO, HWPT_ALLOC on the IOAS, ATTACH to the HWPT), 6.12.117 on QEMU 7.2's VT-d.
+const hwptAlloc = { op: 'hwpt-alloc', args: ['i', 'h', 'd.devid', 'a'], ret: 0, errno: 0, errname: null, out_hwpt_id: 3 };
+const hwInfo = {
+  op: 'hw-info', args: ['i', 'd.devid'], ret: 0, errno: 0, errname: null, out_data_type: 1, data_len: 24, out_capabilities: '0x0',
+  data_hex: '0100000000000000060226228c00d2004a0ff00000000000',
+};
+
+test('hwpt-alloc and hw-info parse to typed outcomes, and their failure shapes too', (t) => {
+  const alloc = parseStep(hwptAlloc, 'step 5');
+  t.is(alloc.op === 'hwpt-alloc' ? alloc.out_hwpt_id : undefined, 3);
+  const info = parseStep(hwInfo, 'step 4');
+  t.is(info.op === 'hw-info' ? info.out_data_type : undefined, 1);
+  t.is(parseStep({ ...hwptAlloc, ret: -1, errno: 16, errname: 'EBUSY', out_hwpt_id: null }, 'step 5').errname, 'EBUSY');
+  const failed = { ...hwInfo, ret: -1, errno: 2, errname: 'ENOENT', out_data_type: null, data_len: null, out_capabilities: null, data_hex: null };
+  t.is(parseStep(failed, 'step 4').errname, 'ENOENT');
+});
+
+test('a HWPT id or capabilities of the wrong type name the field', (t) => {
+  t.deepEqual(t.throws(() => parseStep({ ...hwptAlloc, out_hwpt_id: '3' }, 'step 5'), { instanceOf: ProbeOutputError }).fields, ['out_hwpt_id']);
+  // A u64 bit mask travels as a hex string, like an address: a number would lose bits above 2^53.
+  t.deepEqual(t.throws(() => parseStep({ ...hwInfo, out_capabilities: 0 }, 'step 4'), { instanceOf: ProbeOutputError }).fields, ['out_capabilities']);
+  t.deepEqual(t.throws(() => parseStep({ ...hwInfo, out_max_pasid_log2: 0 }, 'step 4'), { instanceOf: ProbeOutputError }).fields, ['out_max_pasid_log2']);
+});
