@@ -1,6 +1,6 @@
 // Shared by the nested scenarios: QEMU 10 as the VMM inside the guest, driven by /usr/bin/vmm
 // (guest-images/vmm/vmm.sh, in the `vmm` image), and its `iommufd_*` trace read back as data.
-import type { ScenarioContext } from '../../lab/src/api.ts';
+import { parseDmarFaults, type DmarFault, type ScenarioContext } from '../../lab/src/api.ts';
 
 type Vm = ScenarioContext['vm'];
 
@@ -130,4 +130,158 @@ export const cqStatus = () => hex(l2.cq + 12);
 /** One qtest command, its answer. */
 export async function qtestOne(vm: Vm, command: string): Promise<string> {
   return (await qtest(vm, [command])).join('');
+}
+
+export interface Mapping {
+  iova: bigint;
+  size: bigint;
+}
+
+/**
+ * Every range QEMU mapped into the IOAS (the iommufd_backend_map_dma events whose ioctl returned
+ * 0). Later unmaps are not subtracted: an address outside all of these was never mapped at all,
+ * which is what a scenario choosing an unmapped IOVA needs.
+ */
+export function mappedRanges(events: TraceEvent[]): Mapping[] {
+  return events
+    .filter((e) => e.name === 'iommufd_backend_map_dma' && /\(0\)$/.test(e.line) && e.fields.iova !== undefined && e.fields.size !== undefined)
+    .map((e) => ({ iova: BigInt(e.fields.iova!), size: BigInt(e.fields.size!) }));
+}
+
+/** Whether the page at `addr` meets any of the mappings. */
+export function pageMapped(addr: bigint, maps: Mapping[]): boolean {
+  return maps.some((m) => addr + 4096n > m.iova && addr < m.iova + m.size);
+}
+
+/** The lowest page at or above `from` (page-aligned) that no mapping touches. */
+export function firstUnmappedPage(maps: Mapping[], from: bigint): bigint {
+  const pageUp = (n: bigint) => (n + 4095n) & ~4095n;
+  let a = pageUp(from);
+  for (;;) {
+    const hit = maps.find((m) => pageMapped(a, [m]));
+    if (!hit) return a;
+    a = pageUp(hit.iova + hit.size);
+  }
+}
+
+export const hex64 = (n: bigint) => `0x${n.toString(16)}`;
+
+/**
+ * The steps of a probe document so far: vfio-probe flushes after every step, so a run still in
+ * progress has printed `{"time_scale":N,"steps":[{…},{…}` and each finished step is whole.
+ */
+export function probeStepsSoFar(text: string): Record<string, unknown>[] {
+  const end = text.lastIndexOf('}');
+  if (!text.startsWith('{') || end < 0) return [];
+  const body = text.slice(0, end + 1);
+  for (const closing of ['', ']}', '}']) {
+    try {
+      const doc = JSON.parse(body + closing) as { steps?: unknown };
+      if (Array.isArray(doc.steps)) return doc.steps as Record<string, unknown>[];
+    } catch {
+      // a closing that does not fit this prefix: try the next
+    }
+  }
+  return [];
+}
+
+const canaryDir = '/tmp/vmm-canary';
+
+export interface HeldCanary {
+  /** The holding probe's pid in L1. */
+  pid: number;
+  /** The L1 guest-physical address of each page of the canary buffer. */
+  gpas: bigint[];
+  fill: number;
+}
+
+/**
+ * A canary buffer of `pages` pages (fill 0x5a) in L1 that outlives one exec: vfio-probe runs in
+ * the background, makes the buffer, then blocks opening a FIFO for writing (its `sysfs-write`
+ * step: an open(O_WRONLY) of a FIFO waits for a reader) until releaseCanary reads it; then it
+ * checks the buffer. The buffer lives as long as that process, mlocked, so its GPAs stay put.
+ */
+export async function holdCanary(vm: Vm, pages: number): Promise<HeldCanary> {
+  const steps = [`buf c ${pages * 4096} fill=0x5a`, `sysfs-write ${canaryDir}/release go`, 'buf-check c'];
+  const start = await vm.exec(
+    `rm -rf ${canaryDir} && mkdir -p ${canaryDir} && mkfifo ${canaryDir}/release && ` +
+      `{ vfio-probe run ${steps.map((s) => `'${s}'`).join(' ')} </dev/null >${canaryDir}/out 2>${canaryDir}/err & echo $! >${canaryDir}/pid; }; cat ${canaryDir}/pid`,
+  );
+  if (start.exitCode !== 0) throw new Error(`starting the canary probe failed (exit ${start.exitCode}): ${start.stderr.trim()}`);
+  const pid = Number(start.stdout.trim());
+  for (let i = 0; i < 100; i++) {
+    const out = (await vm.exec(`cat ${canaryDir}/out`)).stdout;
+    const buf = probeStepsSoFar(out).find((s) => s.op === 'buf');
+    if (buf) {
+      if (buf.errname !== null || !Array.isArray(buf.gpas)) throw new Error(`canary buffer: ${JSON.stringify(buf)}`);
+      return { pid, gpas: (buf.gpas as string[]).map((g) => BigInt(g)), fill: 0x5a };
+    }
+    if ((await vm.exec(`kill -0 ${pid}`)).exitCode !== 0) break;
+  }
+  throw new Error(`the canary probe made no buffer: ${(await vm.exec(`cat ${canaryDir}/out ${canaryDir}/err`)).stdout.slice(0, 400)}`);
+}
+
+export interface CanaryCheck {
+  changed: boolean;
+  changedBytes: number;
+  firstChangedOffset: number | null;
+  /** The buffer's GPAs read again at the check. */
+  gpas: bigint[];
+}
+
+/** Lets the holding probe go on: it checks the canary and exits; its buf-check. */
+export async function releaseCanary(vm: Vm, held: HeldCanary): Promise<CanaryCheck> {
+  // Read the FIFO only while the probe lives: with no writer left, the open would wait forever.
+  const r = await vm.exec(`kill -0 ${held.pid} 2>/dev/null && cat ${canaryDir}/release >/dev/null; i=0; while kill -0 ${held.pid} 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done; cat ${canaryDir}/out`);
+  const check = probeStepsSoFar(r.stdout).find((s) => s.op === 'buf-check');
+  if (!check || check.errname !== null || typeof check.changed !== 'boolean' || !Array.isArray(check.gpas)) throw new Error(`the canary probe did not check its buffer: ${r.stdout.slice(-400)}`);
+  return {
+    changed: check.changed,
+    changedBytes: Number(check.changed_bytes),
+    firstChangedOffset: check.first_changed_offset === null ? null : Number(check.first_changed_offset),
+    gpas: (check.gpas as string[]).map((g) => BigInt(g)),
+  };
+}
+
+/** Ends a holding probe still waiting (a step failed before releaseCanary): for finally blocks. */
+export async function dropCanary(vm: Vm): Promise<void> {
+  await vm.exec(`p=$(cat ${canaryDir}/pid 2>/dev/null) && kill -0 "$p" 2>/dev/null && kill "$p"; true`);
+}
+
+/** Reads `read` until `done` or `tries` more reads; the last value. */
+export async function pollValue(read: () => Promise<bigint>, done: (v: bigint) => boolean, tries = 50): Promise<bigint> {
+  let v = await read();
+  for (let i = 0; i < tries && !done(v); i++) v = await read();
+  return v;
+}
+
+/** (Re-)enables the controller with a fresh admin queue pair (l2NvmeEnable); CSTS once RDY or CFS is set. */
+export async function l2EnableReady(vm: Vm): Promise<bigint> {
+  await qtest(vm, l2NvmeEnable());
+  return pollValue(async () => qtestValue(await qtestOne(vm, `readl ${cstsReg()}`)), (v) => (v & 3n) !== 0n);
+}
+
+export interface L2Completion {
+  /** The phase bit of admin CQ entry 0 was set: the controller posted a completion. */
+  posted: boolean;
+  /** The status field (DW3 bits 31:17); 0 = success. */
+  status: number;
+}
+
+/** Polls admin CQ entry 0 in L2 RAM (as l2Identify leaves it) for a completion, `tries` reads at most. */
+export async function l2Completion(vm: Vm, tries = 50): Promise<L2Completion> {
+  const dw3 = await pollValue(async () => qtestValue(await qtestOne(vm, `readl ${cqStatus()}`)), (v) => (v & 0x1_0000n) !== 0n, tries);
+  return { posted: ((dw3 >> 16n) & 1n) === 1n, status: Number((dw3 >> 17n) & 0x7fffn) };
+}
+
+/**
+ * L1's DMAR write faults at `addr` from the device `bdf`, read until one shows (the fault is an
+ * interrupt in L1, reported a moment after the device's write) or `tries` more reads.
+ */
+export async function l1WriteFaultsAt(vm: Vm, bdf: string, addr: bigint, tries = 20): Promise<DmarFault[]> {
+  const dev = bdf.replace(/^[0-9a-f]{4}:/, '');
+  const at = async () => parseDmarFaults(await vm.dmesg()).filter((f) => f.access === 'write' && f.device === dev && BigInt(f.address) === addr);
+  let faults = await at();
+  for (let i = 0; i < tries && faults.length === 0; i++) faults = await at();
+  return faults;
 }

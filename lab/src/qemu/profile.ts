@@ -50,6 +50,9 @@ const variants: Record<string, Partial<z.input<typeof profileSchema>>> = {
   // initramfs (61 MB unpacked, kept in RAM) plus QEMU with a 64 MiB L2 (VmHWM 106 MiB, VmPin
   // 64 MiB, measured in L1 under TCG): ~170 MiB over the default guest, with headroom.
   vmm: { memoryMiB: 768 },
+  // The vmm guest with iommu=pt: L1's own default domains are identity, so a device the VMM's
+  // IOAS failed to confine would really write L1 memory (scenarios/nested/vmm-dma-outside-l2-faults).
+  'vmm-pt': { memoryMiB: 768, passthrough: true },
   selftest: { guestIommu: false, memoryMiB: 768, cmdline: ['hugepagesz=2M', 'hugepages=64'] },
 };
 

@@ -39,6 +39,19 @@ test('variants change what they name and nothing else', (t) => {
   t.is(kernelCmdline(machineProfile(), ['rdinit=/floor']), 'console=ttyS0 intel_iommu=on panic=-1 no_timer_check rdinit=/floor');
 });
 
+test('vmm-pt is the vmm guest (its memory) with iommu=pt, and nothing else changed', (t) => {
+  const { name: ptName, ...pt } = machineProfile('vmm-pt');
+  const { name: vmmName, ...vmm } = machineProfile('vmm');
+  t.is(ptName, 'vmm-pt');
+  t.is(vmmName, 'vmm');
+  t.is(pt.memoryMiB, 768);
+  t.deepEqual(pt, { ...vmm, passthrough: true });
+  t.is(kernelCmdline(machineProfile('vmm-pt')), 'console=ttyS0 intel_iommu=on iommu=pt panic=-1 no_timer_check');
+  // The QEMU command is the vmm machine's but for the kernel command line.
+  const rest = (variant: string) => qemuArgv(machineProfile(variant), 'tcg', paths).filter((a) => !a.startsWith('console=ttyS0'));
+  t.deepEqual(rest('vmm-pt'), rest('vmm'));
+});
+
 test('the shared-slot topology puts nvme and e1000 in one multifunction slot', (t) => {
   const profile = machineProfile('shared-slot');
   const args = deviceArgs(profile);
