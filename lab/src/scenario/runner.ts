@@ -11,6 +11,7 @@ import type { Accel } from '../qemu/argv.ts';
 import { deviceAddresses, machineProfile } from '../qemu/profile.ts';
 import type { QemuTarget } from '../qemu/target.ts';
 import { readSerial, tail } from '../qemu/serial.ts';
+import { watchForWedge } from './wedge.ts';
 import type { PhaseTiming, Reporter, ScenarioInfo, ScenarioResult, StepResult } from '../report/events.ts';
 import { CleanupStack, processCleanup } from '../util/cleanup.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
@@ -126,6 +127,9 @@ export function hardBudgetMs(bodyMs: number, scale: number): number {
   return (baseTimeouts.bootMs + baseTimeouts.sshMs + bodyMs + logScanMs) * scale;
 }
 
+/** How long a scenario may go on after its guest's console says a task is stuck, at base speed. */
+const wedgeGraceMs = 2_000;
+
 /** Reading dmesg after the body, and the reset, at base (KVM) speed. */
 const logScanMs = 5_000;
 
@@ -222,6 +226,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
 
   // One hard deadline over everything the scenario does; an interrupt aborts it too.
   const hard = new Deadline(`scenario ${job.id}`, hardBudgetMs(s.options.timeoutMs, scale), opts.signal);
+  const watch = new AbortController();
   let error: unknown;
   try {
     const work = (async () => {
@@ -236,9 +241,18 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
       await runTasks(job, opts, state, hard.signal, x);
     })();
     work.catch(() => {}); // it may settle after the deadline won the race
-    await Promise.race([work, rejectOnAbort(hard.signal)]);
+    // A task stuck in the guest's kernel would hold the scenario until its command times out.
+    const wedge = watchForWedge({
+      serial: async () => (state.booted ? (await readSerial(state.booted.machine.serialLog)).slice(serialFrom) : null),
+      graceMs: wedgeGraceMs * scale,
+      signal: AbortSignal.any([watch.signal, hard.signal]),
+    });
+    wedge.catch(() => {});
+    await Promise.race([work, rejectOnAbort(hard.signal), wedge]);
   } catch (e) {
     error = e;
+  } finally {
+    watch.abort();
   }
   let handedOn = false;
   let leaked = false;
@@ -317,7 +331,8 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
 
 /** Boots the job's machine; with keepFailed the guest is started detached and kept if its scenario fails. */
 async function bootFor(job: Job, opts: RunnerOptions, cleanup: CleanupStack, dir: string, signal: AbortSignal): Promise<Booted> {
-  const guest = job.scenario.scenario.options.image === 'vmm' ? await withVmmImage(opts.guest, opts.cache) : opts.guest;
+  const image = job.scenario.scenario.options.image;
+  const guest = image === 'lab' ? opts.guest : await withVmmImage(opts.guest, opts.cache, image);
   const booted = await bootGuest({ guest, profile: machineProfile(job.machine, opts.qemu ? { qemu: opts.qemu } : {}), accel: opts.accel, dir, cache: opts.cache, cleanup, progress: opts.progress, signal, keep: opts.keepFailed });
   if (opts.keepFailed) cleanup.push(`qemu ${booted.machine.id}`, async () => (kept.has(booted) ? undefined : booted.machine.stop()));
   return booted;
