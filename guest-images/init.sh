@@ -27,6 +27,13 @@ else
   echo "lab-init: no virtio-net management NIC found" >&2
 fi
 
+# A fresh seed from the host, credited to the kernel: without it the SSH server's first
+# getrandom() waits about a second under TCG for the kernel to gather timer jitter.
+if [ -f /etc/lab/rng-seed ]; then
+  /usr/sbin/lab-seed-rng /etc/lab/rng-seed || echo "lab-init: the entropy seed was not credited" >&2
+  rm -f /etc/lab/rng-seed
+fi
+
 case " $(cat /proc/cmdline) " in
   *" lab.sshd=off "*) echo "lab-init: sshd disabled by lab.sshd=off" ;;
   *) /usr/sbin/dropbear -s -r /etc/dropbear/host_key -p 22 -P /run/dropbear.pid ;;

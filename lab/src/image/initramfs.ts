@@ -5,6 +5,7 @@
 import { copyFile, chmod, mkdir, readFile, readdir, writeFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { LabError } from '../util/errors.ts';
 import { fingerprintOfLine, publicKeyLine } from '../util/host-key.ts';
@@ -14,12 +15,16 @@ import { Store } from '../util/store.ts';
 import { packCpio } from './cpio.ts';
 
 export const imageRecipe = 'image-recipe-2';
-// The base image's own recipe: 3 records the host key's public half in the manifest.
-const baseRecipe = 'image-recipe-3';
+// The base image's own recipe: 3 records the host key's public half in the manifest; 4 adds
+// the entropy seeder.
+const baseRecipe = 'image-recipe-4';
 export const busyboxPath = '/bin/busybox';
 export const sshdPath = '/usr/sbin/dropbear';
 const guestDir = join(repoRoot, 'guest-images');
 const probeDir = join(guestDir, 'probe');
+const seedRngSource = join(guestDir, 'rng/seed-rng.c');
+/** Where the per-run archive puts the entropy seed init credits to the kernel (init.sh). */
+export const rngSeedPath = 'etc/lab/rng-seed';
 
 /** Shared libraries a dynamic binary needs, as ldd resolves them on this host. */
 export function parseLdd(output: string): string[] {
@@ -47,7 +52,7 @@ async function baseInputs() {
     if (!existsSync(path)) throw new LabError(`${path} is missing`, { hint: `apt-get install ${pkg} (or run ./lab, which installs it)` });
   }
   const libs = await sharedLibs(sshdPath);
-  const files = [busyboxPath, sshdPath, ...libs, join(guestDir, 'init.sh'), join(guestDir, 'floor.sh')];
+  const files = [busyboxPath, sshdPath, ...libs, join(guestDir, 'init.sh'), join(guestDir, 'floor.sh'), seedRngSource];
   const hashes = await Promise.all(files.map(async (f) => [f, await sha256File(f)]));
   return { libs, key: keyOf({ recipe: baseRecipe, hashes }).slice(0, 32) };
 }
@@ -70,6 +75,9 @@ export async function buildBaseImage(cache: string): Promise<BaseImage> {
       for (const lib of libs) await stageFile(staging, lib);
       await stageFile(staging, join(guestDir, 'init.sh'), '/init', 0o755);
       await stageFile(staging, join(guestDir, 'floor.sh'), '/floor', 0o755);
+      await mkdir(join(staging, 'usr/sbin'), { recursive: true });
+      const seeder = await execa('gcc', ['-static', '-Os', '-s', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-o', join(staging, 'usr/sbin/lab-seed-rng'), seedRngSource], { reject: false });
+      if (seeder.exitCode !== 0) throw new LabError(`${seedRngSource} does not compile:\n${seeder.stderr.split('\n').slice(0, 10).join('\n')}`, { hint: 'apt-get install gcc libc6-dev (or run ./labw, which installs them)' });
       await mkdir(join(staging, 'etc/dropbear'), { recursive: true });
       await writeFile(join(staging, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
       await writeFile(join(staging, 'etc/group'), 'root:x:0:\n');
@@ -125,9 +133,16 @@ export async function buildProbeImage(cache: string, kernelKey: string, headers:
   return { path: join(entry.dir, 'probe.cpio.gz'), hit: entry.hit };
 }
 
-/** The per-run archive carrying the SSH public key, appended after the cached ones. */
+/**
+ * The per-run archive carrying the SSH public key and a fresh entropy seed (init credits it to
+ * the kernel, whose CRNG is then ready before the SSH server's first getrandom()), appended
+ * after the cached ones.
+ */
 export async function buildKeyArchive(dir: string, publicKey: string): Promise<string> {
   const staging = join(dir, 'key-staging');
+  await mkdir(join(staging, dirname(rngSeedPath)), { recursive: true });
+  await writeFile(join(staging, rngSeedPath), randomBytes(64), { mode: 0o600 });
+  await chmod(join(staging, rngSeedPath), 0o600);
   await mkdir(join(staging, 'root/.ssh'), { recursive: true });
   await chmod(join(staging, 'root'), 0o700);
   await chmod(join(staging, 'root/.ssh'), 0o700);

@@ -32,6 +32,17 @@ test.serial('the default kernel boots behind the vIOMMU with iommufd and answers
   t.deepEqual(await liveQemus(), []);
 });
 
+test.serial('the host-made entropy seed has the kernel CRNG ready before the SSH server starts, and is not left in the guest', async (t) => {
+  const guest = await guestFor();
+  await withGuest(guest, async ({ vm, machine }) => {
+    const serial = readFileSync(machine.serialLog, 'utf8');
+    const crng = serial.indexOf('random: crng init done');
+    t.true(crng >= 0, 'no "crng init done" on the console');
+    t.true(crng < serial.indexOf('IOMMUFD-LAB-READY'), 'the CRNG was ready only after init said it was ready');
+    t.is((await vm.exec('test -e /etc/lab/rng-seed')).exitCode, 1, 'the seed file is still in the guest');
+  });
+});
+
 test.serial('exec enforces its timeout in the guest', async (t) => {
   const guest = await guestFor();
   await withGuest(guest, async ({ vm }) => {

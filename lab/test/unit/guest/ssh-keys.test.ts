@@ -5,7 +5,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
 import { generateKeyPair, guestTimeoutWrap } from '../../../src/guest/ssh.ts';
-import { buildKeyArchive } from '../../../src/image/initramfs.ts';
+import { buildKeyArchive, rngSeedPath } from '../../../src/image/initramfs.ts';
 import { fingerprintOfLine, publicKeyLine } from '../../../src/util/host-key.ts';
 import { writePrivateFile } from '../../../src/util/private-file.ts';
 
@@ -74,4 +74,20 @@ test.serial('the key archive records 0700/0600 for root, .ssh and authorized_key
   t.is(modeOf('root'), 'drwx------', listing);
   t.is(modeOf('root/.ssh'), 'drwx------', listing);
   t.is(modeOf('root/.ssh/authorized_keys'), '-rw-------', listing);
+  t.is(modeOf(rngSeedPath), '-rw-------', listing);
+});
+
+test('each key archive carries its own 64-byte entropy seed', async (t) => {
+  const seeds = [];
+  for (let i = 0; i < 2; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-keyarchive-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const archive = await buildKeyArchive(dir, generateKeyPair().publicKey);
+    const out = join(dir, 'x');
+    mkdirSync(out);
+    await execa('cpio', ['-id', '--quiet'], { inputFile: archive, cwd: out });
+    seeds.push(readFileSync(join(out, rngSeedPath)));
+  }
+  t.deepEqual(seeds.map((s) => s.length), [64, 64]);
+  t.false(seeds[0]!.equals(seeds[1]!));
 });
