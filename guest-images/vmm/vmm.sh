@@ -1,8 +1,12 @@
 #!/bin/sh
-# /usr/bin/vmm in the lab's vmm image: QEMU 10 as a VMM inside the guest (L1), driven through
-# pipes because the image has no socket tools:
-#   vmm start BDF [QEMU ARGS...]  start QEMU (paused, -S) with BDF assigned over iommufd at the
-#                                 L2 address 00:04.0; returns
+# /usr/bin/vmm in the lab's vmm images: QEMU as a VMM inside the guest (L1), driven through
+# pipes because the image has no socket tools. The image holds one QEMU tree: /opt/qemu10 (vmm)
+# or /opt/qemu72 (vmm-legacy, the system's 7.2).
+#   vmm start [--legacy] BDF [QEMU ARGS...]
+#                                 start QEMU (paused, -S) with BDF assigned at the L2 address
+#                                 00:04.0: over iommufd (the cdev, -object iommufd), or with
+#                                 --legacy through the group and container (/dev/vfio/vfio,
+#                                 /dev/vfio/GROUP: what 7.2 knows); returns
 #                                 once its qtest channel answers, i.e. once the device is realized
 #   vmm qtest CMD...              one qtest command per argument, one answer line each
 #   vmm quit                      HMP "quit"; waits for QEMU to exit and prints its exit status
@@ -10,7 +14,8 @@
 # Everything lives in /tmp/vmm: log (QEMU's stderr, the trace), pid, exit, the pipes.
 set -eu
 d=/tmp/vmm
-root=/opt/qemu10
+root=${VMM_ROOT:-}
+[ -n "$root" ] || for root in /opt/qemu10 /opt/qemu72; do [ -x $root/bin/qemu-system-x86_64 ] && break; done
 
 ask() { # one qtest command, one answer line (read(1) on a pipe takes no more than the line)
   echo "$1" > $d/qt.in
@@ -20,15 +25,25 @@ ask() { # one qtest command, one answer line (read(1) on a pipe takes no more th
 
 case "${1:?usage: vmm start|qtest|quit|rss}" in
   start)
-    bdf=${2:?usage: vmm start BDF [QEMU ARGS...]}; shift 2
+    shift
+    legacy=
+    if [ "${1:-}" = --legacy ]; then legacy=1; shift; fi
+    bdf=${1:?usage: vmm start [--legacy] BDF [QEMU ARGS...]}; shift
+    # Over iommufd QEMU traces the backend's ioctls; the legacy path has no such events, so it
+    # traces the device's realize, the RAM sections it maps (MAP_DMA) and the teardown.
+    if [ -n "$legacy" ]; then
+      set -- -device vfio-pci,host="$bdf",id=hostdev0,bus=pcie.0,addr=0x4 \
+        -trace vfio_get_device -trace 'vfio_listener_region_add_*' -trace 'vfio_put_*' -trace vfio_disconnect_container "$@"
+    else
+      set -- -object iommufd,id=fd0 -device vfio-pci,host="$bdf",iommufd=fd0,id=hostdev0,bus=pcie.0,addr=0x4 -trace 'iommufd_*' "$@"
+    fi
     rm -rf $d && mkdir -p $d
     mkfifo $d/qt.in $d/qt.out $d/mon.in $d/mon.out
     # sh -c records its own pid and then becomes QEMU: the pid file is QEMU's, exactly.
     QEMU_MODULE_DIR=$root/lib sh -c 'echo $$ > /tmp/vmm/pid; exec "$@"' vmm $root/bin/qemu-system-x86_64 -L $root/share \
         -M q35 -m "${VMM_MEM:-64}" -nodefaults -display none -bios qboot.rom -S \
-        -object iommufd,id=fd0 -device vfio-pci,host="$bdf",iommufd=fd0,id=hostdev0,bus=pcie.0,addr=0x4 \
         -qtest pipe:$d/qt -qtest-log /dev/null -monitor pipe:$d/mon \
-        -trace 'iommufd_*' "$@" </dev/null >$d/log 2>&1 &
+        "$@" </dev/null >$d/log 2>&1 &
     i=0
     while [ ! -s $d/pid ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.05; done
     # The qtest channel is served from the main loop, so an answer means machine init (and the

@@ -285,3 +285,53 @@ export async function l1WriteFaultsAt(vm: Vm, bdf: string, addr: bigint, tries =
   for (let i = 0; i < tries && faults.length === 0; i++) faults = await at();
   return faults;
 }
+
+// --- The legacy path (the vmm-legacy image: QEMU 7.2, no iommufd=) ---
+
+/** In the vmm-legacy image. */
+export const legacyQemu = '/opt/qemu72/bin/qemu-system-x86_64';
+
+/**
+ * Starts the VMM with `bdf` assigned through its group and the container (`vmm start --legacy`:
+ * /dev/vfio/vfio, /dev/vfio/GROUP, no -object iommufd), paused (-S); as startVmm otherwise.
+ */
+export async function startLegacyVmm(vm: Vm, bdf: string, extra: string[] = []): Promise<Started> {
+  // startVmm runs `vmm start BDF EXTRA…`; with --legacy first vmm.sh takes the next word as the BDF.
+  return startVmm(vm, '--legacy', [bdf, ...extra]);
+}
+
+export interface LegacyMaps {
+  /** RAM sections the listener mapped (VFIO_IOMMU_MAP_DMA returned 0). */
+  mapped: Mapping[];
+  /** Sections whose MAP_DMA failed, with the errno: QEMU goes on without them (a BAR's mmap, for P2P). */
+  failed: (Mapping & { errno: number })[];
+}
+
+/**
+ * What QEMU 7.2's VFIO listener asked the container for, from its log: each
+ * vfio_listener_region_add_ram event ("region_add [ram] 0xSTART - 0xEND [HVA]", END inclusive) is
+ * one VFIO_IOMMU_MAP_DMA; a failed one is followed by QEMU's own
+ * "vfio_dma_map(CONTAINER, IOVA, SIZE, HVA) = -ERRNO" line. Later unmaps are not subtracted.
+ */
+export function legacyMaps(log: string): LegacyMaps {
+  const failed = [...log.matchAll(/vfio_dma_map\(0x[0-9a-f]+, (?<iova>0x[0-9a-f]+), (?<size>0x[0-9a-f]+), 0x[0-9a-f]+\) = -(?<errno>\d+)/g)].map((m) => ({
+    iova: BigInt(m.groups!.iova!),
+    size: BigInt(m.groups!.size!),
+    errno: Number(m.groups!.errno),
+  }));
+  const added = parseTrace(log, 'vfio_listener_region_add_ram').flatMap((e) => {
+    const g = /\[ram\]\s+(?<start>0x[0-9a-f]+)\s+-\s+(?<end>0x[0-9a-f]+)/.exec(e.line)?.groups;
+    return g?.start && g.end ? [{ iova: BigInt(g.start), size: BigInt(g.end) - BigInt(g.start) + 1n }] : [];
+  });
+  return { mapped: added.filter((a) => !failed.some((f) => f.iova === a.iova && f.size === a.size)), failed };
+}
+
+/**
+ * Checks a completion of a command whose data write the IOMMU blocked: the CQ is in mapped L2
+ * RAM, so it is posted; QEMU 7.2's NVMe in L0 ignores the failed data write (nvme_tx does not look
+ * at dma_buf_read's MemTxResult) and reports status 0. The fault is the evidence, not the status.
+ */
+export function expectBlockedWriteCompletion(expect: ScenarioContext['expect'], vm: Vm, c: L2Completion, what: string): void {
+  expect(c.posted, `${what}: a completion posted in L2's CQ (the CQ is in mapped L2 RAM)`).toBe(true);
+  if (vm.machine.profile.qemu.name === '7.2') expect(c.status, `${what}: completion status as QEMU 7.2's NVMe reports a blocked data write (0)`).toBe(0);
+}

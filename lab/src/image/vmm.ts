@@ -1,8 +1,9 @@
-// The `vmm` guest image: one more archive after base and probe, carrying QEMU 10 (from the
-// cache, see qemu10.ts), the shared libraries ldd resolves for it on this host, the firmware an
-// L2 machine loads, and /usr/bin/vmm (guest-images/vmm/vmm.sh), the in-guest driver scenarios
-// use. In the guest:
-//   /opt/qemu10/bin/qemu-system-x86_64   /opt/qemu10/share (the -L dir)   /opt/qemu10/lib (modules)
+// The vmm guest images: one more archive after base and probe, carrying a QEMU tree, the shared
+// libraries ldd resolves for it on this host, the firmware an L2 machine loads, and /usr/bin/vmm
+// (guest-images/vmm/vmm.sh), the in-guest driver scenarios use. Two images differ only in the tree:
+//   vmm         QEMU 10 (from the cache, see qemu10.ts), at /opt/qemu10: the cdev over iommufd
+//   vmm-legacy  the system's QEMU 7.2 (system-qemu.ts), at /opt/qemu72: the group and container
+// In the guest: <root>/bin/qemu-system-x86_64, <root>/share (the -L dir), <root>/lib (modules).
 // The archive is content-addressed by what it holds, so one build serves every kernel. It is
 // zstd-compressed: the kernel unpacks it faster than gzip, which matters under TCG.
 import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
@@ -13,11 +14,24 @@ import { repoRoot } from '../util/paths.ts';
 import { Store } from '../util/store.ts';
 import { listTree } from './cpio.ts';
 import { parseLdd } from './initramfs.ts';
-import { ensureQemu10, type Qemu10 } from './qemu10.ts';
+import { ensureQemu10 } from './qemu10.ts';
+import { systemQemuTree, type QemuTree } from './system-qemu.ts';
 
 const recipe = 'vmm-image-1';
-/** In the guest. */
-export const guestQemuRoot = '/opt/qemu10';
+
+export const vmmImageNames = ['vmm', 'vmm-legacy'] as const;
+export type VmmImageName = (typeof vmmImageNames)[number];
+
+/** Per image: where its QEMU tree lives in the guest (vmm.sh takes the one present) and where it comes from. */
+const vmmImages: Record<VmmImageName, { guestRoot: string; tree: (cache: string) => Promise<QemuTree>; modules: string[] }> = {
+  vmm: { guestRoot: '/opt/qemu10', tree: (cache) => ensureQemu10(cache), modules: [] },
+  // Debian's 7.2 builds TCG as a module, and even a qtest machine loads its accel ops ("could not
+  // load module for type 'tcg-accel-ops'" without it); vfio-pci is built in.
+  'vmm-legacy': { guestRoot: '/opt/qemu72', tree: () => systemQemuTree(), modules: ['accel-tcg-x86_64.so'] },
+};
+
+/** In the guest, for the QEMU 10 image. */
+export const guestQemuRoot = vmmImages.vmm.guestRoot;
 /**
  * What an L2 q35 machine reads from -L: qboot.rom (the vmm driver passes -bios qboot.rom: it
  * starts in milliseconds), bios-256k.bin (SeaBIOS, the default), and the option ROMs of a
@@ -29,34 +43,40 @@ const vmmScript = join(repoRoot, 'guest-images/vmm/vmm.sh');
 export interface VmmImage {
   path: string;
   hit: boolean;
-  qemu: Qemu10;
+  qemu: QemuTree;
   /** Bytes of the compressed archive and of what it unpacks to. */
   bytes: number;
   unpackedBytes: number;
 }
 
 /** Where each firmware file is in the unpacked tree: SeaBIOS's blobs are in the seabios package. */
-function firmwareSource(q: Qemu10, name: string): string {
+function firmwareSource(q: QemuTree, name: string): string {
   return name.startsWith('bios') ? join(q.root, 'usr/share/seabios', name) : join(q.dataDir, name);
 }
 
 /** Host path → guest path of every file the archive holds. */
-export async function vmmFiles(q: Qemu10): Promise<[string, string][]> {
-  const libs = parseLdd((await execa('ldd', [q.binary])).stdout);
+export async function vmmFiles(q: QemuTree, guestRoot = guestQemuRoot, modules: string[] = []): Promise<[string, string][]> {
+  const mods = modules.map((m) => [join(q.moduleDir, m), `${guestRoot}/lib/${m}`] as [string, string]);
+  // A module's libraries are loaded with it, so ldd asks for them too; the set keeps one copy each.
+  const libs = new Set<string>();
+  for (const elf of [q.binary, ...mods.map(([from]) => from)]) for (const lib of parseLdd((await execa('ldd', [elf])).stdout)) libs.add(lib);
   return [
-    [q.binary, `${guestQemuRoot}/bin/qemu-system-x86_64`],
-    ...libs.map((lib) => [lib, lib] as [string, string]),
-    ...l2Firmware.map((f) => [firmwareSource(q, f), `${guestQemuRoot}/share/${f}`] as [string, string]),
+    [q.binary, `${guestRoot}/bin/qemu-system-x86_64`],
+    ...[...libs].map((lib) => [lib, lib] as [string, string]),
+    ...mods,
+    ...l2Firmware.map((f) => [firmwareSource(q, f), `${guestRoot}/share/${f}`] as [string, string]),
     [vmmScript, '/usr/bin/vmm'],
   ];
 }
 
-export async function buildVmmImage(cache: string, q?: Qemu10): Promise<VmmImage> {
-  const qemu = q ?? (await ensureQemu10(cache));
-  const files = await vmmFiles(qemu);
+/** Builds (or finds) the archive of `image`; `q` overrides where its QEMU tree comes from. */
+export async function buildVmmImage(cache: string, q?: QemuTree, image: VmmImageName = 'vmm'): Promise<VmmImage> {
+  const spec = vmmImages[image];
+  const qemu = q ?? (await spec.tree(cache));
+  const files = await vmmFiles(qemu, spec.guestRoot, spec.modules);
   const hashes = await Promise.all(files.map(async ([from, to]) => [to, await sha256File(from)]));
   const key = keyOf({ recipe, hashes }).slice(0, 32);
-  const entry = await new Store(join(cache, 'images')).get(`vmm-${key}`, async (out) => {
+  const entry = await new Store(join(cache, 'images')).get(`${image}-${key}`, async (out) => {
     const staging = join(out, '.staging');
     let unpackedBytes = 0;
     try {
@@ -66,9 +86,9 @@ export async function buildVmmImage(cache: string, q?: Qemu10): Promise<VmmImage
         await copyFile(from, dest);
         await chmod(dest, to.includes('/bin/') || to.endsWith('.so') || /\.so\./.test(to) ? 0o755 : 0o644);
       }
-      // The modules directory exists, empty: x86's TCG and vfio are built in, and QEMU must not
-      // fall back to a system module directory that does not exist in the guest anyway.
-      await mkdir(join(staging, guestQemuRoot, 'lib'), { recursive: true });
+      // The modules directory exists, also when empty (QEMU 10: x86's TCG and vfio are built in):
+      // QEMU must not fall back to a system module directory that does not exist in the guest.
+      await mkdir(join(staging, spec.guestRoot, 'lib'), { recursive: true });
       const list = (await listTree(staging)).join('\n') + '\n';
       const du = await execa('du', ['-sb', staging]);
       unpackedBytes = Number(du.stdout.split(/\s/)[0]);
@@ -83,10 +103,10 @@ export async function buildVmmImage(cache: string, q?: Qemu10): Promise<VmmImage
 }
 
 /**
- * The guest artifacts with the vmm archive appended after the probe's (see lab.ts bootGuest).
- * Generic over what a guest is, so image/ need not know the layer above it (eslint DEPS).
+ * The guest artifacts with the archive of `image` appended after the probe's (see lab.ts
+ * bootGuest). Generic over what a guest is, so image/ need not know the layer above it (eslint DEPS).
  */
-export async function withVmmImage<G extends object>(guest: G, cache: string): Promise<G & { extraImages: string[] }> {
-  const image = await buildVmmImage(cache);
-  return { ...guest, extraImages: [image.path] };
+export async function withVmmImage<G extends object>(guest: G, cache: string, image: VmmImageName = 'vmm'): Promise<G & { extraImages: string[] }> {
+  const built = await buildVmmImage(cache, undefined, image);
+  return { ...guest, extraImages: [built.path] };
 }

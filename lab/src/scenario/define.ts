@@ -30,8 +30,11 @@ export interface ScenarioOptions {
   expectedFaults?: ExpectedFault[];
   /** Kernel options the scenario needs; if one is off in the kernel under test, it is skipped. */
   requiresConfig?: string[];
-  /** The guest image: 'vmm' adds QEMU 10 to the lab's initramfs (lab/src/image/vmm.ts). @default 'lab' */
-  image?: 'lab' | 'vmm';
+  /**
+   * The guest image: 'vmm' adds QEMU 10 to the lab's initramfs, 'vmm-legacy' the system's QEMU 7.2
+   * (lab/src/image/vmm.ts). @default 'lab'
+   */
+  image?: 'lab' | 'vmm' | 'vmm-legacy';
   /** Always boot a guest of its own, never one a previous scenario used (see scenario/reset.ts). */
   freshGuest?: boolean;
 }
