@@ -2,7 +2,7 @@
 //   base.cpio.gz   busybox, the SSH server and its libraries, init — cached by content
 //   probe.cpio.gz  the C probe, compiled against the uAPI headers of the kernel under test
 //   key.cpio       this run's authorized_keys — so a new key never rebuilds an image
-import { copyFile, chmod, mkdir, readFile, readdir, writeFile, rm } from 'node:fs/promises';
+import { copyFile, chmod, mkdir, readFile, readdir, symlink, writeFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -16,8 +16,8 @@ import { packCpio } from './cpio.ts';
 
 export const imageRecipe = 'image-recipe-2';
 // The base image's own recipe: 3 records the host key's public half in the manifest; 4 adds
-// the entropy seeder.
-const baseRecipe = 'image-recipe-4';
+// the entropy seeder; 5 carries busybox's applet links.
+const baseRecipe = 'image-recipe-5';
 export const busyboxPath = '/bin/busybox';
 export const sshdPath = '/usr/sbin/dropbear';
 const guestDir = join(repoRoot, 'guest-images');
@@ -57,6 +57,20 @@ async function baseInputs() {
   return { libs, key: keyOf({ recipe: baseRecipe, hashes }).slice(0, 32) };
 }
 
+/** busybox --list-full, as links to /bin/busybox in the staging tree (what --install -s makes). */
+async function linkApplets(staging: string): Promise<void> {
+  const applets = parseAppletList((await execa(busyboxPath, ['--list-full'])).stdout);
+  for (const path of applets) {
+    await mkdir(dirname(join(staging, path)), { recursive: true });
+    await symlink('/bin/busybox', join(staging, path));
+  }
+}
+
+/** The applet paths of `busybox --list-full` (relative to /), without busybox itself. */
+export function parseAppletList(output: string): string[] {
+  return output.split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== 'bin/busybox' && !l.startsWith('/') && !l.includes('..'));
+}
+
 export interface BaseImage {
   path: string;
   hit: boolean;
@@ -71,6 +85,9 @@ export async function buildBaseImage(cache: string): Promise<BaseImage> {
     const staging = join(out, '.staging');
     try {
       await stageFile(staging, busyboxPath, '/bin/busybox', 0o755);
+      // The applets' links are made here, not by `busybox --install -s` in init: ~270 symlink
+      // calls under TCG were 0.25 s of every boot.
+      await linkApplets(staging);
       await stageFile(staging, sshdPath, '/usr/sbin/dropbear', 0o755);
       for (const lib of libs) await stageFile(staging, lib);
       await stageFile(staging, join(guestDir, 'init.sh'), '/init', 0o755);

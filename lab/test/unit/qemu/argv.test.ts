@@ -35,8 +35,8 @@ test('variants change what they name and nothing else', (t) => {
   t.deepEqual(iommuArgs(machineProfile('intremap-off')), ['-device', 'intel-iommu,intremap=off']);
   t.deepEqual(iommuArgs(machineProfile('caching-mode')), ['-device', 'intel-iommu,intremap=on,caching-mode=on']);
   t.deepEqual(iommuArgs(machineProfile('snoop-control')), ['-device', 'intel-iommu,intremap=on,snoop-control=on']);
-  t.is(kernelCmdline(machineProfile('pt')), 'console=ttyS0 intel_iommu=on iommu=pt panic=-1 no_timer_check');
-  t.is(kernelCmdline(machineProfile(), ['rdinit=/floor']), 'console=ttyS0 intel_iommu=on panic=-1 no_timer_check rdinit=/floor');
+  t.is(kernelCmdline(machineProfile('pt')), 'console=ttyS0 intel_iommu=on iommu=pt panic=-1 no_timer_check pty.legacy_count=0');
+  t.is(kernelCmdline(machineProfile(), ['rdinit=/floor']), 'console=ttyS0 intel_iommu=on panic=-1 no_timer_check pty.legacy_count=0 rdinit=/floor');
 });
 
 test('vmm-pt is the vmm guest (its memory) with iommu=pt, and nothing else changed', (t) => {
@@ -46,7 +46,7 @@ test('vmm-pt is the vmm guest (its memory) with iommu=pt, and nothing else chang
   t.is(vmmName, 'vmm');
   t.is(pt.memoryMiB, 768);
   t.deepEqual(pt, { ...vmm, passthrough: true });
-  t.is(kernelCmdline(machineProfile('vmm-pt')), 'console=ttyS0 intel_iommu=on iommu=pt panic=-1 no_timer_check');
+  t.is(kernelCmdline(machineProfile('vmm-pt')), 'console=ttyS0 intel_iommu=on iommu=pt panic=-1 no_timer_check pty.legacy_count=0');
   // The QEMU command is the vmm machine's but for the kernel command line.
   const rest = (variant: string) => qemuArgv(machineProfile(variant), 'tcg', paths).filter((a) => !a.startsWith('console=ttyS0'));
   t.deepEqual(rest('vmm-pt'), rest('vmm'));
