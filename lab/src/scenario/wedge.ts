@@ -45,6 +45,7 @@ export interface WedgeWatch {
 /** Rejects with a WedgedError graceMs after a wedging report; never resolves otherwise. */
 export async function watchForWedge(w: WedgeWatch): Promise<never> {
   let seen: { finding: KernelFinding; at: number } | undefined;
+  let scanned = -1;
   for (;;) {
     await sleep(w.pollMs ?? 500, w.signal);
     if (seen) {
@@ -52,7 +53,10 @@ export async function watchForWedge(w: WedgeWatch): Promise<never> {
       continue;
     }
     const text = await w.serial();
-    const finding = text === null ? undefined : wedgingReport(text);
+    // A console that printed nothing new says nothing new: scan it only when it grew.
+    if (text === null || text.length === scanned) continue;
+    scanned = text.length;
+    const finding = wedgingReport(text);
     if (finding) seen = { finding, at: Date.now() };
   }
 }
