@@ -10,6 +10,7 @@ import { repoRoot } from '../util/paths.ts';
 import type { Context, KernelFlags, QemuFlags } from './context.ts';
 import { resolveQemu } from './qemu-target.ts';
 import { guestMemory, planScenarios, runSubSession } from './sub-session.ts';
+import { labScenariosOnly } from '../scenario/planner.ts';
 import { runDir } from './guest-commands.ts';
 
 const modelsDir = join(repoRoot, 'kernel-patches/regressions');
@@ -17,9 +18,7 @@ const modelsDir = join(repoRoot, 'kernel-patches/regressions');
 export async function teethCommand(ctx: Context, flags: KernelFlags & QemuFlags & { jobs: string; out?: string }): Promise<number> {
   const files = (await readdir(modelsDir)).filter((f) => f.endsWith('.patch')).sort();
   if (files.length === 0) throw new UsageError(`no regression models in ${modelsDir}`);
-  // The lab's own scenarios only: the selftest pack judges a different kernel flavour, and
-  // rebuilding it per model would cost a kernel build each for no claim any model makes.
-  const jobs = (await planScenarios({ patterns: [] })).filter((j) => j.flavour === 'lab');
+  const jobs = labScenariosOnly(await planScenarios({ patterns: [] }));
   const parallel = jobsFor(flags.jobs, guestMemory(jobs));
   const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
   const dir = runDir(flags, 'teeth');

@@ -17,6 +17,7 @@ import { resolveQemu } from './qemu-target.ts';
 import type { QemuTarget } from '../qemu/target.ts';
 import { runDir } from './guest-commands.ts';
 import { guestMemory, planScenarios, runSubSession } from './sub-session.ts';
+import { labScenariosOnly } from '../scenario/planner.ts';
 import { jobsFor } from '../util/parallel.ts';
 
 export interface ValidateFlags extends KernelFlags, QemuFlags {
@@ -79,7 +80,7 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
     return 1;
   }
 
-  const jobs = (await planScenarios({ patterns })).filter((j) => j.flavour === 'lab');
+  const jobs = labScenariosOnly(await planScenarios({ patterns }));
   const parallel = jobsFor(flags.jobs, guestMemory(jobs));
   const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
   const session = (name: string, sessionFlags: KernelFlags, sessionJobs = jobs) =>

@@ -44,7 +44,7 @@ export interface Kernel {
   bzImage: string;
   config: string;
   headers: string;
-  /** Directory of the kernel's iommufd selftest binaries (selftest flavour only). */
+  /** Directory of the kernel's iommufd selftest binaries (null when the kernel has no IOMMUFD_TEST). */
   selftests: string | null;
   buildLog: string;
   release: string;

@@ -57,7 +57,7 @@ export interface ScenarioContext {
   expectFault(fault: ExpectedFault): void;
   /** The machine variant this instance runs on. */
   machine: string;
-  /** The kernel under test: its release and, for the selftest flavour, its selftest binaries. */
+  /** The kernel under test: its release and, when built with IOMMUFD_TEST, its selftest binaries. */
   kernel: { release: string; selftests: string | null };
 }
 

@@ -35,6 +35,15 @@ export function plan(scenarios: LoadedScenario[], options: PlanOptions): Job[] {
   return wanted.sort((a, b) => a.flavour.localeCompare(b.flavour) || a.machine.localeCompare(b.machine) || a.id.localeCompare(b.id));
 }
 
+/**
+ * The lab's own scenarios, without the peer pack (the kernel's selftests, tag "peer"): what
+ * teeth and validate judge. No regression model or review concern is written against the pack,
+ * and it would add ~25 s to every session; `./labw run peer/` runs it on any kernel.
+ */
+export function labScenariosOnly(jobs: Job[]): Job[] {
+  return jobs.filter((j) => !j.scenario.scenario.options.tags.includes('peer'));
+}
+
 export function groupByKernel(jobs: Job[]): Map<string, Job[]> {
   const groups = new Map<string, Job[]>();
   for (const job of jobs) groups.set(job.flavour, [...(groups.get(job.flavour) ?? []), job]);

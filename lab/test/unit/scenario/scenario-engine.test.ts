@@ -3,7 +3,7 @@ import { scenario } from '../../../src/scenario/define.ts';
 import { bindScript } from '../../../src/scenario/devices.ts';
 import { createExpect, describeSyscall } from '../../../src/scenario/expect.ts';
 import type { LoadedScenario } from '../../../src/scenario/loader.ts';
-import { groupByKernel, plan } from '../../../src/scenario/planner.ts';
+import { groupByKernel, labScenariosOnly, plan } from '../../../src/scenario/planner.ts';
 import { exitCodeFor } from '../../../src/scenario/session.ts';
 
 const loaded = (area: string, name: string, machine = 'default', tags: string[] = [], flavour = 'lab'): LoadedScenario => ({
@@ -35,6 +35,11 @@ test('the planner filters by id substring or tag and groups by kernel then machi
   t.deepEqual(plan(all, { patterns: ['tag:dma', 'cdev/a'] }).map((j) => j.id), ['dma/c', 'cdev/a']);
   t.deepEqual(plan(all, { patterns: [], machine: 'pt' }).map((j) => j.machine), ['pt', 'pt', 'pt', 'pt']);
   t.deepEqual([...groupByKernel(plan(all, { patterns: [] })).keys()], ['lab', 'selftest']);
+});
+
+test('teeth and validate judge the lab scenarios, not the peer pack, whatever kernel it is on', (t) => {
+  const all = [loaded('cdev', 'b'), loaded('peer', 'self', 'selftest', ['peer', 'selftest']), loaded('dma', 'c', 'pt', ['dma'])];
+  t.deepEqual(labScenariosOnly(plan(all, { patterns: [] })).map((j) => j.id), ['cdev/b', 'dma/c']);
 });
 
 test('scenario names are checked', (t) => {
