@@ -29,8 +29,12 @@ export interface GuestArtifacts {
 
 /** Builds (or finds in the cache) the kernel and the guest image for it. */
 export async function prepareGuest(req: KernelRequest, cache: string, progress: Progress, signal?: AbortSignal): Promise<GuestArtifacts> {
+  // The image's lookup (ldd of dropbear, hashes of its inputs) needs nothing from the kernel: it
+  // runs beside the kernel's, and is reported after it as before.
+  const basePending = buildBaseImage(cache);
+  basePending.catch(() => {}); // awaited below; a kernel error must not leave it unhandled
   const kernel = await buildKernel(req, cache, progress, signal);
-  const base = await withPhase(progress, 'guest image', () => buildBaseImage(cache), (r) => (r.hit ? 'cache hit' : 'built'));
+  const base = await withPhase(progress, 'guest image', () => basePending, (r) => (r.hit ? 'cache hit' : 'built'));
   const probe = await withPhase(progress, 'guest probe', () => buildProbeImage(cache, kernel.key, kernel.headers), (r) => (r.hit ? 'cache hit' : 'compiled'));
   return { kernel, baseImage: base.path, probeImage: probe.path, hostKey: base.hostKey };
 }

@@ -41,10 +41,13 @@ export function ensureRunDir(dir: string): string {
 }
 
 async function bootFromFlags(ctx: Context, flags: GuestFlags, what: string, keep = false) {
-  const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
-  const profile = machineProfile(flags.machine, { qemu });
   const dir = runDir(flags, what);
-  const guest = await prepareGuest(kernelRequest(flags), ctx.cache, ctx.progress, ctx.signal);
+  // Independent lookups, side by side: `qemu --version` is a process start the cache checks need not wait for.
+  const [qemu, guest] = await Promise.all([
+    resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line)),
+    prepareGuest(kernelRequest(flags), ctx.cache, ctx.progress, ctx.signal),
+  ]);
+  const profile = machineProfile(flags.machine, { qemu });
   const verdict = await resolveAccel(ctx.cache, guest, dir, ctx.progress);
   if (flags.dryRun) {
     // What Machine.start would run; the port, the name and the QMP directory are chosen at start.
