@@ -128,7 +128,10 @@ void buf_emit_gpas(const struct handle *hd)
 	else
 		json_null();
 	json_key("gpas");
-	if (!b) {
+	/* A large buffer's list would be most of the probe's output (10240
+	 * pages for 40 MiB) and nothing reads it: the probe still knows each
+	 * page's GPA for U.gpa+OFF. */
+	if (!b || b->npages > BUF_GPAS_LISTED) {
 		json_null();
 		return;
 	}

@@ -12,6 +12,8 @@
 #include "result.h"
 
 #define BUF_PAGE 4096
+/* "gpas" lists every page of a buffer up to this many pages; null above. */
+#define BUF_GPAS_LISTED 256
 
 struct probe_buf {
 	unsigned char fill;	/* what every byte held when last filled */
@@ -37,7 +39,8 @@ void buf_refresh_gpas(struct handle *hd);
  * page. 0 when unknown (no buffer, no PFN). */
 uint64_t buf_gpa_at(const struct handle *hd, unsigned long long off);
 
-/* Writes "gpa" (first page) and "gpas" (every page), hex or null. */
+/* Writes "gpa" (first page) and "gpas" (every page, hex or null; the list is
+ * null for a buffer over BUF_GPAS_LISTED pages). */
 void buf_emit_gpas(const struct handle *hd);
 
 #endif

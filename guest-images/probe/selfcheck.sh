@@ -68,6 +68,11 @@ check run-buf '.steps | length == 4 and .[0].ret == 0 and (.[0].gpas | length) =
 	and .[3].errname == "EBADF" and (.[3].iova == (.[0].gpa // "0x0"))' \
 	"$probe" run 'buf b 8192 fill=0x5a' 'buf-fill b fill=1' 'buf-check b' \
 	'map-buf #-1 #1 b b.gpa' || fail=1
+# Past 256 pages the GPA list is left out (null), the first page's GPA and the
+# per-page addresses (L.gpa+OFF) are not.
+check run-buf-large '.steps[0].ret == 0 and .steps[0].gpas == null and .steps[0].length == 1052672
+	and .steps[1].gpas == null and .steps[1].changed_bytes == 0' \
+	"$probe" run 'buf L 1052672' 'buf-check L' || fail=1
 
 usage_error() { # NAME COMMAND...: exit 2 and nothing on stdout
 	name=$1
