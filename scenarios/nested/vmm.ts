@@ -103,6 +103,19 @@ export function qtestBytes(answer: string): Buffer {
  */
 export const l2 = { bar0: 0xc000_0000, sq: 0x10_0000, cq: 0x10_1000, target: 0x20_0000 } as const;
 
+/**
+ * Where Identify data is aimed inside L2's RAM: one page in each part QEMU maps on its own, and
+ * the far end. QEMU maps the low 640 KiB and the RAM above 1 MiB as separate IOAS_MAPs (after its
+ * reset; before it, all of RAM as one), so a kernel that gets one mapping's translation wrong
+ * only past some size or offset (its pinning goes in chunks of 64 KiB of page pointers, 32 MiB)
+ * is seen only at the far end of a large one. Nothing but qtest touches L2 RAM: no L2 firmware ran.
+ */
+export const l2Targets = [
+  { gpa: 0x8000, where: 'low RAM, below 640 KiB' },
+  { gpa: l2.target, where: 'above 1 MiB, near the start of that mapping' },
+  { gpa: l2MemMiB * 0x10_0000 - 0x1000, where: "the last page of L2's RAM" },
+] as const;
+
 // `>>> 0`: the enable bit makes a bitwise OR negative in JavaScript.
 const cf8 = (reg: number) => `outl 0xcf8 0x${((0x8000_0000 | (4 << 11) | reg) >>> 0).toString(16)}`;
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -272,6 +285,26 @@ export interface L2Completion {
 export async function l2Completion(vm: Vm, tries = 50): Promise<L2Completion> {
   const dw3 = await pollValue(async () => qtestValue(await qtestOne(vm, `readl ${cqStatus()}`)), (v) => (v & 0x1_0000n) !== 0n, tries);
   return { posted: ((dw3 >> 16n) & 1n) === 1n, status: Number((dw3 >> 17n) & 0x7fffn) };
+}
+
+/**
+ * Identify Controller into L2 RAM at `gpa` on a freshly enabled controller, then what landed
+ * there: the completion in L2's CQ, and QEMU's Identify data (PCI VID 0x1b36, its model number)
+ * read back from L2 RAM at `gpa`, which is filled with 0xaa first.
+ */
+export async function expectIdentifyLandsInL2(vm: Vm, expect: ScenarioContext['expect'], gpa: number): Promise<void> {
+  const at = hex(gpa);
+  await qtest(vm, [`memset ${at} 4096 0xaa`]);
+  const csts = await l2EnableReady(vm);
+  expect(Number(csts & 3n), "CSTS of the assigned controller (RDY=1, CFS=0), read through L2's BAR").toBe(1);
+  await qtest(vm, l2Identify(gpa));
+  const c = await l2Completion(vm);
+  expect(c.posted, 'phase bit of admin CQ entry 0 in L2 RAM').toBe(true);
+  expect(c.status, 'status field of the completion (0 = success)').toBe(0);
+  const vid = qtestBytes(await qtestOne(vm, `read ${at} 4`)).toString('hex');
+  expect(vid.startsWith('361b'), `Identify data at L2 ${at}: PCI VID bytes ${vid} (0x1b36 little-endian)`).toBe(true);
+  const model = qtestBytes(await qtestOne(vm, `read ${hex(gpa + 24)} 40`)).toString('latin1').trim();
+  expect(model, `model number in L2 RAM at ${at}`).toContain('QEMU NVMe Ctrl');
 }
 
 /**
