@@ -2,7 +2,7 @@
 // (XDG_CACHE_HOME, so no kernel, image or ccache entry is reused), the whole suite. Prints the
 // total beside its floor, the lab kernel's own build (the goal: cold pipeline ≤ one kernel
 // build + 2 min), and where the rest went, read from the run's timestamped progress lines.
-// It takes one kernel build (~11 min on 2 cores with an empty ccache): run it on an otherwise idle machine.
+// It takes a kernel build or two (~11 min each on 2 cores): run it on an otherwise idle machine.
 // Run: ./labw bench cold [PATTERN…]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -48,7 +48,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
   await mkdir(opts.runDir, { recursive: true });
   const t0 = Date.now();
   const groups = groupByKernel(opts.jobs);
-  // The lab flavour's kernel is the run's identity; any other flavour is built as needed.
+  // The lab flavour's kernel is the run's identity; other flavours (selftest) are built as needed.
   const primaryFlavour = groups.has('lab') ? 'lab' : ([...groups.keys()][0] ?? 'lab');
   const guests = new Map<string, GuestArtifacts>();
   const guestFor = async (flavour: string) => {
