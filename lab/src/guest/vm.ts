@@ -9,7 +9,14 @@ export class Vm {
     readonly machine: Machine,
     readonly shell: GuestShell,
     readonly defaultTimeoutMs: number,
+    /** What dmesg() keeps of the kernel log: all of it, or (a reused guest) one scenario's part. */
+    private readonly logView: (log: string) => string = (log) => log,
   ) {}
+
+  /** The same guest, whose dmesg() keeps only what `view` keeps of the log. */
+  withLogView(view: (log: string) => string): Vm {
+    return new Vm(this.machine, this.shell, this.defaultTimeoutMs, view);
+  }
 
   /** Runs a command line (already quoted) in the guest. */
   exec(command: string, options: { timeoutMs?: number; stdin?: string } = {}): Promise<ExecResult> {
@@ -29,6 +36,6 @@ export class Vm {
   }
 
   async dmesg(): Promise<string> {
-    return (await this.exec('dmesg')).stdout;
+    return this.logView((await this.exec('dmesg')).stdout);
   }
 }

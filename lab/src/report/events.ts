@@ -77,6 +77,8 @@ export interface ScenarioResult {
   findings: KernelFinding[];
   /** Artifact name → path relative to the run directory. */
   artifacts: Record<string, string>;
+  /** How the result was reached, where that is not the usual way (e.g. re-run in a fresh guest, and why). */
+  notes?: string[];
 }
 
 export interface RunInfo {

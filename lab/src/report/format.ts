@@ -68,6 +68,7 @@ export function detailLines(r: ScenarioResult, runDir?: string): string[] {
   if (r.error) lines.push(...`${r.error.phase}: ${r.error.message}`.split(/\r?\n/));
   if (r.status === 'errored' && !r.error) lines.push('errored without a recorded error');
   if (r.skipReason) lines.push(...r.skipReason.split(/\r?\n/));
+  for (const n of r.notes ?? []) lines.push(`note: ${n}`);
   for (const d of r.dmar.unexpected) lines.push(`unexpected DMAR fault: ${describeFault(d)}`);
   if (r.status === 'interrupted' && !r.error) lines.push('interrupted: the run was stopped while this scenario ran; it has no verdict');
   for (const k of r.findings) lines.push(`kernel ${findingTitle(k)}`, `  ${k.line}`);

@@ -42,6 +42,7 @@ ${s.tags.length ? html`<span>tags ${s.tags.map((t) => html`<span class="tag">${t
 </div>
 <blockquote class="concern"><p>${s.concern.text}</p><cite>${refHtml(s.concern.ref)}</cite></blockquote>
 ${problemHtml(r)}
+${(r.notes ?? []).map((n) => html`<p class="note">${n}</p>`)}
 ${ran && r.steps.length ? html`<h3>Steps</h3>${stepsHtml(r.steps)}` : ''}
 ${ran && (judged || r.observations.length) ? html`<h3>Observations</h3>${observationsHtml(r.observations)}` : ''}
 ${judged || hasFaults(r) ? html`<h3>DMAR faults</h3>${dmarHtml(r.dmar)}` : ''}

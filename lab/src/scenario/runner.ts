@@ -25,6 +25,7 @@ import type { Job } from './planner.ts';
 import { Probe } from './probe.ts';
 import { withVmmImage } from '../image/vmm.ts';
 import { beginMarker, checkedReset, driversScript, parseDrivers, sinceMarker } from './reset.ts';
+import { dmarMessagesMayBeSuppressed } from './ratelimit.ts';
 import { judgeScenario } from './verdict.ts';
 
 export interface RunnerOptions {
@@ -68,7 +69,11 @@ interface Warm {
   key: string;
   booted: Booted;
   cleanup: CleanupStack;
-  /** Each device's driver right after boot: what a reset must leave the unused ones on. */
+  /**
+   * The driver each device must be on when the next scenario ends, if it does not use it: the
+   * one it booted with, or vfio-pci for a device an earlier scenario used (the reset leaves
+   * those on vfio-pci, checked bindable) on a machine where every device has its own group.
+   */
   bootDrivers: Map<string, string>;
 }
 
@@ -109,13 +114,14 @@ function missingConfig(required: string[] | undefined, config: ReadonlyMap<strin
 }
 
 /**
- * Whether a scenario may run in a guest another scenario used. Not when it provokes DMAR
- * faults (the guest rate-limits their messages across scenarios, so a fault of the one before
- * could hide this one's), nor when its guest may be kept for `./labw ssh`.
+ * Whether a scenario may run in a guest another scenario used: not when it asks for a fresh
+ * guest, nor when its guest may be kept for `./labw ssh`. DMA scenarios may: their part of the
+ * kernel log starts at their own marker, and a reused guest's verdict stands only when none of
+ * their DMAR messages can have been rate-limited (ratelimit.ts); else they run again, fresh.
  */
 export function mayReuseGuest(job: Job, opts: Pick<RunnerOptions, 'keepFailed' | 'reuseGuests'>): boolean {
   const o = job.scenario.scenario.options;
-  return opts.reuseGuests !== false && !opts.keepFailed && !o.freshGuest && !(o.expectedFaults?.length) && !o.tags.includes('dma');
+  return opts.reuseGuests !== false && !opts.keepFailed && !o.freshGuest;
 }
 
 function guestKey(job: Job): string {
@@ -161,6 +167,8 @@ interface Attempt {
   expect: ReturnType<typeof createExpect>;
   runtimeFaults: ExpectedFault[];
   scale: number;
+  /** What the scenario's vm.dmesg() keeps of the kernel log (its own part, in a reused guest). */
+  logView?: (log: string) => string;
 }
 
 export async function runJob(job: Job, opts: RunnerOptions, lane: Lane = { id: 0, guests: 0 }): Promise<ScenarioResult> {
@@ -181,6 +189,16 @@ export async function runJob(job: Job, opts: RunnerOptions, lane: Lane = { id: 0
   const reuse = mayReuseGuest(job, opts);
   if (!reuse || lane.warm?.key !== guestKey(job)) await retire(lane);
   const first = await attemptJob(job, opts, lane, dir, reuse);
+  if (first.rateLimited && !opts.signal.aborted) {
+    // The reused guest's kernel may have dropped this scenario's DMAR messages: that attempt
+    // proves nothing either way, and a fresh guest gives the verdict.
+    const fresh = await attemptJob(job, opts, lane, join(dir, 'fresh-guest'), false);
+    return finish({
+      ...fresh.result,
+      artifacts: { ...prefixed(first.result.artifacts, 'reused-'), ...fresh.result.artifacts },
+      notes: [...(fresh.result.notes ?? []), `run again in a fresh guest, its verdict discarded from the reused one: ${first.rateLimited}`],
+    });
+  }
   if (!first.reused || first.leaked || !['failed', 'errored'].includes(first.result.status) || opts.signal.aborted) return finish(first.result);
   // Failed in a guest another scenario used: the fresh guest decides, and a difference is reported.
   const fresh = await attemptJob(job, opts, lane, join(dir, 'fresh-guest'), false);
@@ -203,11 +221,14 @@ function emptyResult(info: ScenarioInfo, partial: Partial<ScenarioResult> & Pick
 }
 
 /** One attempt: a guest (handed on, or booted), the tasks under one hard deadline, the verdict, the reset. */
-async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string, reuse: boolean): Promise<{ result: ScenarioResult; reused: boolean; leaked: boolean }> {
+async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string, reuse: boolean): Promise<{ result: ScenarioResult; reused: boolean; leaked: boolean; rateLimited?: string }> {
   const s = job.scenario.scenario;
   await mkdir(dir, { recursive: true });
   const scale = timeScale(opts.accel);
-  const x: Attempt = { dir, rel: (p) => relative(opts.runDir, p), artifacts: {}, steps: [], expect: createExpect(), runtimeFaults: [], scale };
+  const marker = beginMarker(`${job.id}#${Date.now()}`);
+  // In a guest that may be handed on, the scenario's dmesg() starts at its own marker.
+  const logView = reuse ? (log: string) => sinceMarker(log, marker) : undefined;
+  const x: Attempt = { dir, rel: (p) => relative(opts.runDir, p), artifacts: {}, steps: [], expect: createExpect(), runtimeFaults: [], scale, logView };
   const info = scenarioInfo(job);
   const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult =>
     emptyResult(info, { steps: x.steps, failures: [...x.expect.failures], observations: [...x.expect.observations], artifacts: x.artifacts, phases: phaseTimings(state.began, Date.now()), ...partial });
@@ -222,7 +243,6 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   const guestDir = reuse ? join(opts.runDir, 'guests', `worker-${lane.id}-guest-${++lane.guests}`) : dir;
   let bootDrivers = warm?.bootDrivers;
   let serialFrom = 0;
-  const marker = beginMarker(`${job.id}#${Date.now()}`);
 
   // One hard deadline over everything the scenario does; an interrupt aborts it too.
   const hard = new Deadline(`scenario ${job.id}`, hardBudgetMs(s.options.timeoutMs, scale), opts.signal);
@@ -301,6 +321,9 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     });
     if (verdict.error && verdict.status !== 'interrupted') verdict.error.serialTail = error instanceof BootError ? error.serialTail : tail(serial, 40);
     const r = result(verdict);
+    // Earlier scenarios' DMAR messages count against the kernel's rate limit too (ratelimit.ts).
+    const rateLimited = warm && fullDmesg !== null && !interrupted ? dmarMessagesMayBeSuppressed(fullDmesg, marker) : null;
+    if (rateLimited) return { result: r, reused: true, leaked, rateLimited };
     if (r.status === 'passed' && reuse) {
       // Without interrupt remapping every BIND is refused (EPERM): a new user gets that, not a leak.
       const expectedBind = machineProfile(job.machine).iommu.intremap ? 0 : EPERM;
@@ -310,6 +333,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
         r.status = 'failed';
         r.failures.push(...check.leaks.map((l) => `left for the next user of the guest: ${l}`));
       } else if (check.notReusable.length === 0) handedOn = await handOn();
+      else opts.progress.info(`${job.id}: its guest is not handed on (${check.notReusable.join('; ')})`);
     }
     if (opts.keepFailed && r.status === 'failed' && machine && !machine.hasExited) {
       kept.add(state.booted!);
@@ -324,7 +348,11 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   async function handOn(): Promise<boolean> {
     const booted = state.booted;
     if (!reuse || !booted || booted.machine.hasExited || !bootDrivers) return false;
-    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, bootDrivers };
+    // Where each device has an IOMMU group of its own, one left on vfio-pci changes nothing for
+    // the others; where two share a group, its sibling's driver decides whether a BIND can work.
+    const drivers = new Map(bootDrivers);
+    if (machineProfile(job.machine).topology === 'separate') for (const d of Object.values(state.devices)) if (d) drivers.set(d.bdf, 'vfio-pci');
+    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, bootDrivers: drivers };
     return true;
   }
 }
@@ -367,7 +395,7 @@ function scenarioContext(
   const s = job.scenario.scenario;
   const { expect, steps } = x;
   return {
-    vm: booted.vm,
+    vm: x.logView ? booted.vm.withLogView(x.logView) : booted.vm,
     probe: new Probe(booted.vm, { timeScale: x.scale }),
     // Scenarios without devices (the selftest pack) never read it.
     device: devices[s.options.devices[0] ?? 'nvme'] as GuestDevice,
@@ -406,11 +434,17 @@ function scenarioContext(
   };
 }
 
-/** dmesg of a guest that may be dead or hung: null rather than another long wait. */
+/**
+ * The guest's kernel log with timestamps (printk.time on for the read, as it was after), or null
+ * for a guest that is dead or hung rather than another long wait. The timestamps are what the
+ * DMAR rate-limit check (ratelimit.ts) reads; every scanner strips them.
+ */
+export const timestampedDmesg = 't=/sys/module/printk/parameters/time; o=$(cat $t); echo Y > $t; dmesg; r=$?; echo "$o" > $t; exit $r';
+
 async function collectDmesg(booted: Booted | undefined, timeoutMs: number): Promise<string | null> {
   if (!booted || booted.machine.hasExited) return null;
   try {
-    const r = await booted.vm.exec('dmesg', { timeoutMs });
+    const r = await booted.vm.exec(timestampedDmesg, { timeoutMs });
     return r.exitCode === 0 ? r.stdout : null;
   } catch {
     return null;

@@ -1,7 +1,10 @@
 // Guest reuse keeps verdicts honest: a scenario that leaves the device open in a reused guest is
 // the one that fails (the checked reset names what it left), the next one starts clean; a
 // scenario that fails only in a guest another scenario used is re-run fresh and reported as
-// "fails in a reused guest, passes fresh"; and the last is unaffected. Real guests, one lane.
+// "fails in a reused guest, passes fresh"; the one after is unaffected. DMA scenarios run in a
+// reused guest too: one whose faults fit the kernel's DMAR rate limit keeps its verdict; one whose
+// faults the earlier scenario's messages pushed over the limit runs again fresh, with a note.
+// Real guests, one lane.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +47,29 @@ test.serial('a failure only a reused guest shows is re-run fresh and reported, n
   t.true(Object.keys(r.artifacts).some((k) => k.startsWith('fresh-')), Object.keys(r.artifacts).join(' '));
 });
 
-test.serial('the last scenario is unaffected, and no QEMU is left', async (t) => {
+test.serial('the scenario after is unaffected', (t) => {
   t.is(row('d-after').status, 'passed', JSON.stringify(row('d-after').failures));
+});
+
+const firstPhase = (r: ScenarioResult) => r.phases?.[0]?.phase;
+
+test.serial('a DMA scenario runs in the reused guest, sees only its own log, and keeps its verdict', (t) => {
+  const r = row('e-faults-within-the-limit');
+  t.is(r.status, 'passed', JSON.stringify(r.failures));
+  t.not(firstPhase(r), 'boot', 'it ran in the guest d-after handed on');
+  t.is(r.notes, undefined);
+  t.deepEqual(r.dmar.observed.map((f) => f.address), ['0x40000000', '0x40001000', '0x40002000']);
+});
+
+test.serial('faults the earlier scenario pushed over the rate limit do not decide: run again fresh, passed, with a note', (t) => {
+  const r = row('f-sees-both-its-faults');
+  t.is(r.status, 'passed', JSON.stringify(r.failures));
+  t.regex(r.notes?.[0] ?? '', /^run again in a fresh guest, its verdict discarded from the reused one: the kernel's DMAR message rate limit \(10 per 5 s\) was reached from [\d.]+ s, 9 of its calls before this scenario began/);
+  t.is(firstPhase(r), 'boot', 'the verdict is the fresh guest\'s');
+  t.true('reused-dmesg' in r.artifacts, Object.keys(r.artifacts).join(' '));
+  t.deepEqual(r.dmar.observed.map((f) => f.address), ['0x50000000', '0x50001000']);
+});
+
+test.serial('no QEMU is left', async (t) => {
   t.deepEqual(await liveQemus(), []);
 });

@@ -1,0 +1,96 @@
+// The kernel rate-limits its DMAR fault messages: dmar_fault() (drivers/iommu/intel/dmar.c)
+// shares one ratelimit state, DEFAULT_RATELIMIT_INTERVAL (5 s) and DEFAULT_RATELIMIT_BURST (10),
+// between its "DRHD: handling fault status reg" line and every pass of its record loop — one per
+// record it prints, and one more for the pass that finds no record left and ends the loop, which
+// prints nothing. So a single fault costs 3 of the 10, and a record over the limit is cleared
+// without a word (seen here: a guest's 4th fault within 5 s lost its record line). In a guest that earlier scenarios used, their
+// messages can use up the window a scenario's own faults fall in, and the scenario would see
+// fewer faults than it caused (a missing expected fault, or an unexpected one hidden). This
+// module decides, from the guest's timestamped kernel log, whether that could have happened.
+// Pure: text in, a reason (or null) out.
+
+/** What lib/ratelimit.c allows dmar_fault(): `burst` messages per window of `intervalS`. */
+export const dmarRateLimit = { intervalS: 5, burst: 10 } as const;
+
+/**
+ * Slack on the window, in seconds: the kernel counts it in jiffies from the first call of the
+ * window, the log's timestamps are local_clock at the print. Generous on purpose — a wider window
+ * can only make the check say "may have been suppressed" more often.
+ */
+const slackS = 0.5;
+
+const statusLine = /DMAR: DRHD: handling fault status reg ([0-9a-f]+)/;
+const recordLine = /DMAR: \[[^\]]+\] Request device \[/;
+/** DMA_FSTS_PPF: a primary fault is pending, and dmar_fault() runs its record loop. */
+const ppf = 0x2;
+/** lib/ratelimit.c, when a window opens after one that dropped calls. */
+const suppressedLine = /dmar_fault: (\d+) callbacks suppressed/;
+
+/** The seconds of a "[   12.345678] …" dmesg line, or null without a timestamp. */
+export function logSeconds(line: string): number | null {
+  const m = /^\[\s*(\d+\.\d+)\]/.exec(line);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * When dmar_fault() took each ratelimit token, from its printed lines: the status line, each
+ * record, and (unprinted) the pass that ends the record loop, after the last record of that call.
+ */
+export function dmarTokenTimes(lines: readonly string[], fallbackS: number): number[] {
+  const times: number[] = [];
+  let loopEnd: number | null = null;
+  const endLoop = () => {
+    if (loopEnd !== null) times.push(loopEnd);
+    loopEnd = null;
+  };
+  for (const line of lines) {
+    // A line without a timestamp (none should lack one) counts as at the fallback.
+    const t = logSeconds(line) ?? fallbackS;
+    const status = statusLine.exec(line);
+    if (status) {
+      endLoop();
+      times.push(t);
+      if (parseInt(status[1]!, 16) & ppf) loopEnd = t;
+    } else if (recordLine.test(line)) {
+      times.push(t);
+      if (loopEnd !== null) loopEnd = t;
+    }
+  }
+  endLoop();
+  return times;
+}
+
+/**
+ * Why the DMAR fault messages at or after the line carrying `marker` may be incomplete, or null
+ * when none of them can have been rate-limited. `log` is the guest's whole kernel log with
+ * timestamps (dmesg with printk.time on).
+ *
+ * Every window of the ratelimit opens with a call that passes, so a window that dropped a call
+ * at time s holds `burst` passed calls, the first at most one interval before s. If no run of
+ * `burst` consecutive calls (dmarTokenTimes) fits in one interval (plus slack) and ends its window at or after
+ * the marker, and lib/ratelimit.c reported no dropped calls after it, nothing after the marker
+ * was dropped. The check is conservative: the scenario's own burst counts too.
+ */
+export function dmarMessagesMayBeSuppressed(log: string, marker: string, limit: { intervalS: number; burst: number } = dmarRateLimit): string | null {
+  const lines = log.split('\n');
+  let at = lines.length - 1;
+  while (at >= 0 && !lines[at]!.includes(marker)) at--;
+  if (at < 0) return 'the scenario\'s marker is not in the kernel log (the log wrapped?), so its DMAR messages cannot be told apart';
+  const markerS = logSeconds(lines[at]!);
+  if (markerS === null) return 'the kernel log has no timestamps, so the DMAR rate limit cannot be checked';
+  for (const line of lines.slice(at + 1)) {
+    const m = suppressedLine.exec(line);
+    if (m) return `the kernel dropped ${m[1]} DMAR fault message(s) to its rate limit (${limit.burst} per ${limit.intervalS} s) while this scenario ran`;
+  }
+  const times = dmarTokenTimes(lines, markerS);
+  const window = limit.intervalS + slackS;
+  for (let i = 0; i + limit.burst <= times.length; i++) {
+    const first = times[i]!;
+    const last = times[i + limit.burst - 1]!;
+    if (last - first <= window && first + window >= markerS) {
+      const before = times.filter((t) => t >= first && t < markerS).length;
+      return `the kernel's DMAR message rate limit (${limit.burst} per ${limit.intervalS} s) was reached from ${first.toFixed(3)} s, ${before} of its calls before this scenario began at ${markerS.toFixed(3)} s: later fault messages may have been dropped`;
+    }
+  }
+  return null;
+}
