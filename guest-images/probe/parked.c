@@ -84,12 +84,8 @@ static struct sysret do_ioctl(int fd, const void *p)
 	return sysret_of(ioctl(fd, c->cmd, arg));
 }
 
-static void emit_ioctl(const char *name, unsigned long cmd, uint32_t argsz, int fd)
+static void emit_ioctl(const char *name, unsigned long cmd, struct sysret r, int sig)
 {
-	struct ioctl_ctx c = { cmd, argsz };
-	int sig;
-	struct sysret r = run_isolated(do_ioctl, fd, &c, (int)scaled_ms(OP_TIMEOUT_MS), &sig);
-
 	begin_op(name, "ioctl");
 	json_kv_uint("nr", _IOC_NR(cmd));
 	json_kv_hex("cmd", cmd);
@@ -144,28 +140,44 @@ static void sweep_access(int fd)
 	emit_access("mmap-bar0", "mmap", bar0, r);
 }
 
+#define MAX_IOCTLS (NNAMED + NR_LAST - NR_FIRST + 1)
+
 int parked_sweep(int fd)
 {
+	static struct ioctl_ctx ctx[MAX_IOCTLS];
+	static char numbered[MAX_IOCTLS][32];
+	static const char *names[MAX_IOCTLS];
+	static struct sysret result[MAX_IOCTLS];
+	static int sig[MAX_IOCTLS];
+	size_t n = 0;
+
 	records = 0;
 	json_begin_array();
 	sweep_access(fd);
 
-	for (size_t i = 0; i < NNAMED; i++)
-		emit_ioctl(named[i].name, named[i].cmd, named[i].argsz, fd);
-
+	for (size_t i = 0; i < NNAMED; i++, n++) {
+		ctx[n] = (struct ioctl_ctx){ named[i].cmd, named[i].argsz };
+		names[n] = named[i].name;
+	}
 	/* Every other command number of the VFIO type, including ones no
 	 * kernel defines yet: a kernel whose pre-bind gate only covers the
 	 * ioctls it knows by name shows up here. BIND is excluded because
 	 * it is the one command a parked fd must accept. */
 	for (unsigned int nr = NR_FIRST; nr <= NR_LAST; nr++) {
 		unsigned long cmd = _IO(VFIO_TYPE, nr);
-		char name[32];
 
 		if (cmd == VFIO_DEVICE_BIND_IOMMUFD || is_named(cmd))
 			continue;
-		snprintf(name, sizeof(name), "ioctl#0x%lx", cmd);
-		emit_ioctl(name, cmd, SCRATCH_SIZE, fd);
+		ctx[n] = (struct ioctl_ctx){ cmd, SCRATCH_SIZE };
+		snprintf(numbered[n], sizeof(numbered[n]), "ioctl#0x%lx", cmd);
+		names[n] = numbered[n];
+		n++;
 	}
+	/* Each call still in a child of its own when it oopses or hangs; the
+	 * calls that return share one. */
+	run_isolated_each(do_ioctl, fd, ctx, sizeof(ctx[0]), n, (int)scaled_ms(OP_TIMEOUT_MS), result, sig);
+	for (size_t i = 0; i < n; i++)
+		emit_ioctl(names[i], ctx[i].cmd, result[i], sig[i]);
 	json_end_array();
 	return records;
 }
