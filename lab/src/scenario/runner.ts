@@ -25,7 +25,7 @@ import type { Job } from './planner.ts';
 import { Probe } from './probe.ts';
 import { withVmmImage } from '../image/vmm.ts';
 import { beginMarker, checkedReset, driversScript, parseDrivers, sinceMarker } from './reset.ts';
-import { dmarMessagesMayBeSuppressed } from './ratelimit.ts';
+import { dmarMessagesMayBeSuppressed, timestampedDmesg } from './ratelimit.ts';
 import { judgeScenario } from './verdict.ts';
 
 export interface RunnerOptions {
@@ -74,7 +74,7 @@ interface Warm {
    * one it booted with, or vfio-pci for a device an earlier scenario used (the reset leaves
    * those on vfio-pci, checked bindable) on a machine where every device has its own group.
    */
-  bootDrivers: Map<string, string>;
+  idleDrivers: Map<string, string>;
 }
 
 /** One worker's guest, if it has one to hand on. */
@@ -189,20 +189,15 @@ export async function runJob(job: Job, opts: RunnerOptions, lane: Lane = { id: 0
   const reuse = mayReuseGuest(job, opts);
   if (!reuse || lane.warm?.key !== guestKey(job)) await retire(lane);
   const first = await attemptJob(job, opts, lane, dir, reuse);
-  if (first.rateLimited && !opts.signal.aborted) {
-    // The reused guest's kernel may have dropped this scenario's DMAR messages: that attempt
-    // proves nothing either way, and a fresh guest gives the verdict.
-    const fresh = await attemptJob(job, opts, lane, join(dir, 'fresh-guest'), false);
-    return finish({
-      ...fresh.result,
-      artifacts: { ...prefixed(first.result.artifacts, 'reused-'), ...fresh.result.artifacts },
-      notes: [...(fresh.result.notes ?? []), `run again in a fresh guest, its verdict discarded from the reused one: ${first.rateLimited}`],
-    });
-  }
-  if (!first.reused || first.leaked || !['failed', 'errored'].includes(first.result.status) || opts.signal.aborted) return finish(first.result);
-  // Failed in a guest another scenario used: the fresh guest decides, and a difference is reported.
+  // Run again fresh: an attempt whose DMAR messages the reused guest's kernel may have dropped
+  // (it proves nothing either way), or one that failed in a guest another scenario used.
+  const failedReused = first.reused && !first.leaked && ['failed', 'errored'].includes(first.result.status);
+  if (!(first.rateLimited || failedReused) || opts.signal.aborted) return finish(first.result);
   const fresh = await attemptJob(job, opts, lane, join(dir, 'fresh-guest'), false);
-  if (fresh.result.status !== 'passed') return finish({ ...fresh.result, artifacts: { ...prefixed(first.result.artifacts, 'reused-'), ...fresh.result.artifacts } });
+  const freshVerdict = { ...fresh.result, artifacts: { ...prefixed(first.result.artifacts, 'reused-'), ...fresh.result.artifacts } };
+  if (first.rateLimited) return finish({ ...freshVerdict, notes: [...(fresh.result.notes ?? []), `run again in a fresh guest, its verdict discarded from the reused one: ${first.rateLimited}`] });
+  // The fresh guest decides, and a difference is reported.
+  if (fresh.result.status !== 'passed') return finish(freshVerdict);
   const why = first.result.failures[0] ?? first.result.error?.message ?? first.result.status;
   return finish({
     ...first.result,
@@ -241,7 +236,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   const guestCleanup = warm?.cleanup ?? new CleanupStack();
   if (!warm) processCleanup.push(`guests of ${job.id}`, () => guestCleanup.run().then(() => undefined));
   const guestDir = reuse ? join(opts.runDir, 'guests', `worker-${lane.id}-guest-${++lane.guests}`) : dir;
-  let bootDrivers = warm?.bootDrivers;
+  let idleDrivers = warm?.idleDrivers;
   let serialFrom = 0;
 
   // One hard deadline over everything the scenario does; an interrupt aborts it too.
@@ -252,7 +247,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     const work = (async () => {
       if (!state.booted) {
         state.booted = await bootFor(job, opts, guestCleanup, guestDir, hard.signal);
-        if (reuse) bootDrivers = parseDrivers((await state.booted.vm.exec(driversScript(Object.values(deviceAddresses(machineProfile(job.machine)))))).stdout);
+        if (reuse) idleDrivers = parseDrivers((await state.booted.vm.exec(driversScript(Object.values(deviceAddresses(machineProfile(job.machine)))))).stdout);
       }
       if (reuse) {
         serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
@@ -327,7 +322,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     if (r.status === 'passed' && reuse) {
       // Without interrupt remapping every BIND is refused (EPERM): a new user gets that, not a leak.
       const expectedBind = machineProfile(job.machine).iommu.intremap ? 0 : EPERM;
-      const check = await checkedReset(state.booted!.vm, Object.values(state.devices) as GuestDevice[], bootDrivers ?? new Map(), expectedBind).catch((e: Error) => ({ leaks: [], notReusable: [`reset check failed: ${e.message}`] }));
+      const check = await checkedReset(state.booted!.vm, Object.values(state.devices) as GuestDevice[], idleDrivers ?? new Map(), expectedBind).catch((e: Error) => ({ leaks: [], notReusable: [`reset check failed: ${e.message}`] }));
       if (check.leaks.length > 0) {
         leaked = true;
         r.status = 'failed';
@@ -347,12 +342,12 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
 
   async function handOn(): Promise<boolean> {
     const booted = state.booted;
-    if (!reuse || !booted || booted.machine.hasExited || !bootDrivers) return false;
+    if (!reuse || !booted || booted.machine.hasExited || !idleDrivers) return false;
     // Where each device has an IOMMU group of its own, one left on vfio-pci changes nothing for
     // the others; where two share a group, its sibling's driver decides whether a BIND can work.
-    const drivers = new Map(bootDrivers);
+    const drivers = new Map(idleDrivers);
     if (machineProfile(job.machine).topology === 'separate') for (const d of Object.values(state.devices)) if (d) drivers.set(d.bdf, 'vfio-pci');
-    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, bootDrivers: drivers };
+    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, idleDrivers: drivers };
     return true;
   }
 }
@@ -435,12 +430,10 @@ function scenarioContext(
 }
 
 /**
- * The guest's kernel log with timestamps (printk.time on for the read, as it was after), or null
- * for a guest that is dead or hung rather than another long wait. The timestamps are what the
- * DMAR rate-limit check (ratelimit.ts) reads; every scanner strips them.
+ * The guest's kernel log with timestamps (timestampedDmesg: the DMAR rate-limit check reads
+ * them, every scanner strips them), or null for a guest that is dead or hung rather than another
+ * long wait.
  */
-export const timestampedDmesg = 't=/sys/module/printk/parameters/time; o=$(cat $t); echo Y > $t; dmesg; r=$?; echo "$o" > $t; exit $r';
-
 async function collectDmesg(booted: Booted | undefined, timeoutMs: number): Promise<string | null> {
   if (!booted || booted.machine.hasExited) return null;
   try {

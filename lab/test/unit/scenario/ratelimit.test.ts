@@ -1,7 +1,6 @@
 import test from 'ava';
 import { execa } from 'execa';
-import { dmarMessagesMayBeSuppressed, dmarTokenTimes, logSeconds } from '../../../src/scenario/ratelimit.ts';
-import { timestampedDmesg } from '../../../src/scenario/runner.ts';
+import { dmarMessagesMayBeSuppressed, dmarTokenTimes, logSeconds, timestampedDmesg } from '../../../src/scenario/ratelimit.ts';
 import { parseDmarFaults, scanKernelLog } from '../../../src/scenario/watchdog.ts';
 
 const marker = 'IOMMUFD-LAB-BEGIN dma/b#2';
