@@ -3,18 +3,30 @@
 // total beside its floor, the lab kernel's own build (the goal: cold pipeline ≤ one kernel
 // build + 2 min), and where the rest went, read from the run's timestamped progress lines.
 // It takes a kernel build or two (~11 min each on 2 cores): run it on an otherwise idle machine.
-// Run: ./labw bench cold [PATTERN…]
-import { mkdtempSync, rmSync } from 'node:fs';
+// With --cache DIR the run fills DIR (an XDG_CACHE_HOME that holds no lab kernel yet) and keeps
+// it: a fresh machine's first run is then both the figure and the cache the next runs use.
+// Run: ./labw bench cold [--cache DIR] [PATTERN…]
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { repoRoot } from '../lab/src/util/paths.ts';
 
-const patterns = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const args = process.argv.slice(2);
+const at = args.indexOf('--cache');
+const kept = at >= 0 ? args.splice(at, 2)[1] : undefined;
+if (at >= 0 && !kept) throw new Error('--cache needs a directory');
+const patterns = args.filter((a) => !a.startsWith('--'));
 const scratch = mkdtempSync(join(tmpdir(), 'lab-bench-cold-'));
+const cacheHome = kept ?? join(scratch, 'cache');
+const kernels = join(cacheHome, 'iommufd-lab/kernels');
+if (existsSync(kernels) && readdirSync(kernels).length > 0) {
+  console.error(`${kernels} already holds kernels: a cold figure needs a cache without them`);
+  process.exit(2);
+}
 $.verbose = false;
 $.cwd = repoRoot;
-$.env = { ...process.env, CI: '1', LAB_NO_BOOTSTRAP: '1', XDG_CACHE_HOME: join(scratch, 'cache') };
+$.env = { ...process.env, CI: '1', LAB_NO_BOOTSTRAP: '1', XDG_CACHE_HOME: cacheHome };
 
 const t0 = Date.now();
 const r = await $`./labw run --out ${join(scratch, 'out')} ${patterns}`.nothrow();

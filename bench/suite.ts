@@ -1,7 +1,8 @@
-// bench/suite: the warm full suite of lab-flavour scenarios, as a user runs it (./labw as a
-// whole process, kernel cached): the default (guests handed on after a checked reset, --jobs
-// per core) against one fresh guest per scenario on one worker (the lab before guest reuse),
-// beside the floor that bench/boot measures (one boot to SSH).
+// bench/suite: the warm suite of the lab's own scenarios (cdev, dma, iommufd: not the nested or
+// selftest packs), as a user runs it (./labw as a whole process, kernel cached): the default
+// (guests handed on after a checked reset, --jobs per core) against one fresh guest per
+// scenario on one worker (the lab before guest reuse), beside the floor that bench/boot measures
+// (one boot to SSH).
 // Run: ./labw bench suite [PATTERN…]
 import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 // The kernel's own iommufd selftests as a peer suite: iommufd objects and uAPI against the mock
-// IOMMU (CONFIG_IOMMUFD_TEST), on the selftest kernel flavour.
+// IOMMU (CONFIG_IOMMUFD_TEST, in the lab kernel), on a machine of its own (intel_iommu=off).
 import { join } from 'node:path';
 import { parseKselftestTap, scenario } from '../../lab/src/api.ts';
 import { expectedFailures, reviewedFor } from './selftest-expectations.ts';
@@ -10,7 +10,6 @@ export default scenario(
   'kernel-iommufd-selftests',
   {
     devices: [],
-    flavour: 'selftest',
     machine: 'selftest',
     timeoutMs: 180_000,
     tags: ['peer', 'selftest'],

@@ -1,14 +1,11 @@
 // Kernel flavours: named sets of config fragments on top of the lab fragment. A scenario names
-// the flavour it needs; each flavour is its own cached build.
-import { join } from 'node:path';
+// the flavour it needs; each flavour is its own cached build. There is one today: the selftest
+// options live in the lab kernel (docs/ARCHITECTURE.md, "One kernel"), and a scenario that needs
+// a kernel the lab's must not be adds its fragment here.
 import { UsageError } from '../util/errors.ts';
-import { repoRoot } from '../util/paths.ts';
-
-const configDir = join(repoRoot, 'kernel-patches/config');
 
 export const flavours: Record<string, string[]> = {
   lab: [],
-  selftest: [join(configDir, 'selftest.config')],
 };
 
 export function flavourFragments(name: string): string[] {
