@@ -18,8 +18,9 @@ import { cache } from './harness.ts';
 
 const labw = join(repoRoot, 'labw');
 const env = { LAB_NO_BOOTSTRAP: '1', CI: '1' };
-// Two scenarios, so an interrupt during the first leaves one that never started.
-const TWO = ['cdev/grant-is-per-fd', 'cdev/parked-fd'];
+// Two scenarios, so an interrupt during the first leaves one that never started. The first (in
+// plan order) has a body of several seconds, and the signal comes as soon as it begins.
+const TWO = ['cdev/driver-unbind-waits-for-open-fd', 'cdev/parked-fd-blocks-every-op'];
 
 /** QEMU processes (not zombies) started by the lab process labPid: their -name is lab-PID-…. */
 async function qemusOf(labPid: number): Promise<number[]> {
@@ -90,7 +91,9 @@ async function interruptedRun(t: import('ava').ExecutionContext, signals: NodeJS
   const dir = scratch(t, 'lab-hyg-int-');
   // One guest at a time, so the second scenario is still waiting when the signal comes.
   const child = lab(['run', ...TWO, '--jobs', '1', '--out', dir, '--reporter', 'tap']);
-  await midScenario(child, dir);
+  // The runner writes each scenario's begin marker into the kernel log (and so the console) of
+  // a guest it may hand on: once the first one's is there, its body is running.
+  await until('the first scenario to begin', () => serials(dir).some((p) => readFileSync(p, 'utf8').includes(`IOMMUFD-LAB-BEGIN ${TWO[0]}#`)), 300_000);
   const t0 = Date.now();
   // Close together, as a user hammering Ctrl-C: the later ones land during the teardown.
   for (const s of signals) {
