@@ -48,6 +48,17 @@ export interface ProbeOptions {
    * TCG. Whole numbers; @default 1
    */
   timeScale?: number;
+  /** Told of every probe command and what it printed (the runner keeps them as an artifact). */
+  record?: (run: ProbeRun) => void;
+}
+
+/** One probe command as it ran in the guest. */
+export interface ProbeRun {
+  command: string;
+  exitCode: number;
+  ms: number;
+  stdout: string;
+  stderr: string;
 }
 
 // A label becomes a property (`r.detach`): an identifier, never integer-like, because integer
@@ -79,18 +90,21 @@ function plan(script: readonly ScriptItem[]): PlannedStep[] {
 
 export class Probe {
   private readonly timeScale: number;
+  private readonly record?: (run: ProbeRun) => void;
 
   constructor(
     private readonly vm: Vm,
     options: ProbeOptions = {},
   ) {
     this.timeScale = Math.max(1, Math.ceil(options.timeScale ?? 1));
+    this.record = options.record;
   }
 
   /** Runs a probe command and parses its JSON output (unvalidated). */
   private async json(command: string, args: string[] = []): Promise<unknown> {
     const line = quoteArgv(['vfio-probe', '--time-scale', String(this.timeScale), command, ...args]);
     const r = await this.vm.exec(line);
+    this.record?.({ command: line, exitCode: r.exitCode, ms: r.ms, stdout: r.stdout, stderr: r.stderr });
     if (r.exitCode !== 0) throw new LabError(`guest probe failed (exit ${r.exitCode}): ${line}\n${r.stderr.trim() || r.stdout.trim()}`);
     try {
       return JSON.parse(r.stdout) as unknown;

@@ -7,7 +7,8 @@
 // that earlier scenarios used, their messages can use up the window a scenario's own faults fall
 // in, and the scenario would see fewer faults than it caused (a missing expected fault, or an
 // unexpected one hidden). This module decides, from the guest's timestamped kernel log, whether
-// that could have happened. Pure: text in, a reason (or null) out.
+// that could have happened, and whether a failure could come from it. Pure.
+import type { ScenarioResult } from '../report/events.ts';
 
 /** What lib/ratelimit.c allows dmar_fault(): `burst` calls per window of `intervalS`. */
 const limit = { intervalS: 5, burst: 10 } as const;
@@ -99,4 +100,16 @@ export function dmarMessagesMayBeSuppressed(log: string, marker: string): string
     }
   }
   return null;
+}
+
+/**
+ * Whether dropped DMAR messages could explain all of a failed verdict: they only remove lines
+ * from the kernel log, so only expectations the body recorded after it first read that log can
+ * come from them — not an error that ended the body, not a kernel finding, not a failure the lab
+ * judged itself (an undeclared fault is a line that was there). `bodyFailures` is how many of
+ * the verdict's failures are the body's own (they come first); `beforeFirstRead` how many of
+ * those had been recorded when the body first read the log (undefined: it never read it).
+ */
+export function failureMayComeFromDroppedMessages(verdict: Pick<ScenarioResult, 'status' | 'failures' | 'findings'>, bodyFailures: number, beforeFirstRead: number | undefined): boolean {
+  return verdict.status === 'failed' && verdict.findings.length === 0 && verdict.failures.length === bodyFailures && beforeFirstRead === 0;
 }

@@ -22,10 +22,10 @@ import { SkipSignal, type DeviceName, type ExpectedFault, type GuestDevice, type
 import { bindToVfio } from './devices.ts';
 import { createExpect } from './expect.ts';
 import type { Job } from './planner.ts';
-import { Probe } from './probe.ts';
+import { Probe, type ProbeRun } from './probe.ts';
 import { withVmmImage } from '../image/vmm.ts';
 import { beginMarker, checkedReset, driversScript, parseDrivers, sinceMarker } from './reset.ts';
-import { dmarMessagesMayBeSuppressed, timestampedDmesg } from './ratelimit.ts';
+import { dmarMessagesMayBeSuppressed, failureMayComeFromDroppedMessages, timestampedDmesg } from './ratelimit.ts';
 import { judgeScenario } from './verdict.ts';
 
 export interface RunnerOptions {
@@ -169,6 +169,10 @@ interface Attempt {
   scale: number;
   /** What the scenario's vm.dmesg() keeps of the kernel log (its own part, in a reused guest). */
   logView?: (log: string) => string;
+  /** How many expectations had failed when the body first read the kernel log. */
+  failuresBeforeLogRead?: number;
+  /** Every probe command the body ran, with what it printed: the probe.ndjson artifact. */
+  probeRuns: ProbeRun[];
 }
 
 export async function runJob(job: Job, opts: RunnerOptions, lane: Lane = { id: 0, guests: 0 }): Promise<ScenarioResult> {
@@ -189,13 +193,22 @@ export async function runJob(job: Job, opts: RunnerOptions, lane: Lane = { id: 0
   const reuse = mayReuseGuest(job, opts);
   if (!reuse || lane.warm?.key !== guestKey(job)) await retire(lane);
   const first = await attemptJob(job, opts, lane, dir, reuse);
-  // Run again fresh: an attempt whose DMAR messages the reused guest's kernel may have dropped
-  // (it proves nothing either way), or one that failed in a guest another scenario used.
-  const failedReused = first.reused && !first.leaked && ['failed', 'errored'].includes(first.result.status);
-  if (!(first.rateLimited || failedReused) || opts.signal.aborted) return finish(first.result);
+  if (opts.signal.aborted) return finish(first.result);
+  const failed = ['failed', 'errored'].includes(first.result.status);
+  // Run again fresh: an attempt whose DMAR messages the reused guest's kernel may have dropped,
+  // or one that failed in a guest another scenario used (unless what it left behind failed it).
+  if (!(first.rateLimited || (first.reused && first.leaks.length === 0 && failed))) return finish(first.result);
+  await retire(lane);
   const fresh = await attemptJob(job, opts, lane, join(dir, 'fresh-guest'), false);
-  const freshVerdict = { ...fresh.result, artifacts: { ...prefixed(first.result.artifacts, 'reused-'), ...fresh.result.artifacts } };
-  if (first.rateLimited) return finish({ ...freshVerdict, notes: [...(fresh.result.notes ?? []), `run again in a fresh guest, its verdict discarded from the reused one: ${first.rateLimited}`] });
+  const discarded = first.rateLimited ? [`run again in a fresh guest, its verdict discarded from the reused one: ${first.rateLimited}`] : [];
+  const freshVerdict: ScenarioResult = { ...fresh.result, notes: [...(fresh.result.notes ?? []), ...discarded], artifacts: { ...prefixed(first.result.artifacts, 'reused-'), ...fresh.result.artifacts } };
+  // What a scenario left for the next user of its guest fails it, whatever its log proves.
+  if (first.leaks.length > 0) return finish({ ...freshVerdict, status: 'failed', failures: [...freshVerdict.failures, ...first.leaks] });
+  // A failure only dropped DMAR messages can explain proves nothing: the fresh guest decides.
+  if (first.rateLimited && (!failed || first.fromLogOnly)) {
+    const why = failed ? [`in the reused guest it failed where dropped messages can explain it: ${first.result.failures[0]}`] : [];
+    return finish({ ...freshVerdict, notes: [...freshVerdict.notes!, ...why] });
+  }
   // The fresh guest decides, and a difference is reported.
   if (fresh.result.status !== 'passed') return finish(freshVerdict);
   const why = first.result.failures[0] ?? first.result.error?.message ?? first.result.status;
@@ -204,6 +217,7 @@ export async function runJob(job: Job, opts: RunnerOptions, lane: Lane = { id: 0
     status: 'failed',
     failures: [`fails in a reused guest, passes fresh: ${why}`, ...first.result.failures.slice(1)],
     artifacts: { ...first.result.artifacts, ...prefixed(fresh.result.artifacts, 'fresh-') },
+    ...(first.rateLimited ? { notes: [`its DMAR messages in the reused guest may have been rate-limited (${first.rateLimited}); its failure there does not depend on them`] } : {}),
   });
 }
 
@@ -216,14 +230,35 @@ function emptyResult(info: ScenarioInfo, partial: Partial<ScenarioResult> & Pick
 }
 
 /** One attempt: a guest (handed on, or booted), the tasks under one hard deadline, the verdict, the reset. */
-async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string, reuse: boolean): Promise<{ result: ScenarioResult; reused: boolean; leaked: boolean; rateLimited?: string }> {
+/** What one attempt ended with, for runJob to decide whether it stands. */
+interface AttemptOutcome {
+  result: ScenarioResult;
+  /** It ran in a guest another scenario had used. */
+  reused: boolean;
+  /** The reset check's findings: state the attempt left for the next user (they fail it). */
+  leaks: string[];
+  /** Why its DMAR messages may have been rate-limited by earlier scenarios' (ratelimit.ts). */
+  rateLimited?: string;
+  /**
+   * It failed only on expectations recorded after the body first read the kernel log (no error,
+   * no finding, nothing the lab itself judged): dropped DMAR messages could explain all of it.
+   */
+  fromLogOnly: boolean;
+}
+
+async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string, reuse: boolean): Promise<AttemptOutcome> {
   const s = job.scenario.scenario;
   await mkdir(dir, { recursive: true });
   const scale = timeScale(opts.accel);
   const marker = beginMarker(`${job.id}#${Date.now()}`);
   // In a guest that may be handed on, the scenario's dmesg() starts at its own marker.
-  const logView = reuse ? (log: string) => sinceMarker(log, marker) : undefined;
-  const x: Attempt = { dir, rel: (p) => relative(opts.runDir, p), artifacts: {}, steps: [], expect: createExpect(), runtimeFaults: [], scale, logView };
+  const logView = reuse
+    ? (log: string) => {
+        x.failuresBeforeLogRead ??= x.expect.failures.length;
+        return sinceMarker(log, marker);
+      }
+    : undefined;
+  const x: Attempt = { dir, rel: (p) => relative(opts.runDir, p), artifacts: {}, steps: [], expect: createExpect(), runtimeFaults: [], scale, logView, probeRuns: [] };
   const info = scenarioInfo(job);
   const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult =>
     emptyResult(info, { steps: x.steps, failures: [...x.expect.failures], observations: [...x.expect.observations], artifacts: x.artifacts, phases: phaseTimings(state.began, Date.now()), ...partial });
@@ -270,14 +305,14 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     watch.abort();
   }
   let handedOn = false;
-  let leaked = false;
+  const leaks: string[] = [];
   // The log scan and the verdict, also after a body that threw (whose phase the verdict names).
   if (state.began.at(-1)?.phase !== 'verdict') state.began.push({ phase: 'verdict', at: Date.now() });
   try {
     if (error instanceof SkipSignal) {
       const r = result({ status: 'skipped', skipReason: error.reason });
       handedOn = await handOn();
-      return { result: r, reused: Boolean(warm), leaked };
+      return { result: r, reused: Boolean(warm), leaks, fromLogOnly: false };
     }
     const interrupted = opts.signal.aborted;
     const machine = state.booted?.machine;
@@ -290,6 +325,10 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     if (dmesg !== null) {
       await writeFile(join(dir, 'dmesg.txt'), dmesg);
       x.artifacts.dmesg = x.rel(join(dir, 'dmesg.txt'));
+    }
+    if (x.probeRuns.length > 0) {
+      await writeFile(join(dir, 'probe.ndjson'), x.probeRuns.map((run) => `${JSON.stringify(run)}\n`).join(''));
+      x.artifacts.probe = x.rel(join(dir, 'probe.ndjson'));
     }
     // A guest that died booting has no machine here: its whole console log is judged (the
     // BootError's tail may start after the oops that caused the panic), and kept as an artifact.
@@ -318,23 +357,23 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     const r = result(verdict);
     // Earlier scenarios' DMAR messages count against the kernel's rate limit too (ratelimit.ts).
     const rateLimited = warm && fullDmesg !== null && !interrupted ? dmarMessagesMayBeSuppressed(fullDmesg, marker) : null;
-    if (rateLimited) return { result: r, reused: true, leaked, rateLimited };
+    const fromLogOnly = failureMayComeFromDroppedMessages(r, x.expect.failures.length, x.failuresBeforeLogRead);
     if (r.status === 'passed' && reuse) {
       // Without interrupt remapping every BIND is refused (EPERM): a new user gets that, not a leak.
       const expectedBind = machineProfile(job.machine).iommu.intremap ? 0 : EPERM;
       const check = await checkedReset(state.booted!.vm, Object.values(state.devices) as GuestDevice[], idleDrivers ?? new Map(), expectedBind).catch((e: Error) => ({ leaks: [], notReusable: [`reset check failed: ${e.message}`] }));
       if (check.leaks.length > 0) {
-        leaked = true;
+        leaks.push(...check.leaks.map((l) => `left for the next user of the guest: ${l}`));
         r.status = 'failed';
-        r.failures.push(...check.leaks.map((l) => `left for the next user of the guest: ${l}`));
-      } else if (check.notReusable.length === 0) handedOn = await handOn();
+        r.failures.push(...leaks);
+      } else if (check.notReusable.length === 0 && !rateLimited) handedOn = await handOn();
       else opts.progress.info(`${job.id}: its guest is not handed on (${check.notReusable.join('; ')})`);
     }
     if (opts.keepFailed && r.status === 'failed' && machine && !machine.hasExited) {
       kept.add(state.booted!);
       r.artifacts.kept = `guest left running (pid ${machine.pid}, ssh 127.0.0.1:${machine.sshPort}): ./labw ssh, then ./labw clean`;
     }
-    return { result: r, reused: Boolean(warm), leaked };
+    return { result: r, reused: Boolean(warm), leaks, fromLogOnly, ...(rateLimited ? { rateLimited } : {}) };
   } finally {
     hard.dispose();
     if (!handedOn) await guestCleanup.run();
@@ -391,7 +430,7 @@ function scenarioContext(
   const { expect, steps } = x;
   return {
     vm: x.logView ? booted.vm.withLogView(x.logView) : booted.vm,
-    probe: new Probe(booted.vm, { timeScale: x.scale }),
+    probe: new Probe(booted.vm, { timeScale: x.scale, record: (run) => x.probeRuns.push(run) }),
     // Scenarios without devices (the selftest pack) never read it.
     device: devices[s.options.devices[0] ?? 'nvme'] as GuestDevice,
     devices,

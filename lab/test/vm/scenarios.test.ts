@@ -34,6 +34,11 @@ test.serial('every scenario passes on the default 6.12 kernel, and the run leave
   // The expectations really ran: S1 checked 260 operations on each of two devices.
   const s1 = results.find((r) => r.scenario.id === 'cdev/parked-fd-blocks-every-op')!;
   t.true(s1.observations.filter((o) => o.expected === 'EINVAL' && o.ok).length >= 520);
+  // What the probe printed is kept beside the verdict: the parked sweep of each device, in full.
+  const probeRuns = readFileSync(join(runDir, s1.artifacts.probe!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; exitCode: number; stdout: string });
+  const sweeps = probeRuns.filter((p) => /^vfio-probe .* parked /.test(p.command));
+  t.is(sweeps.length, 2, probeRuns.map((p) => p.command).join('\n'));
+  t.true(sweeps.every((p) => p.exitCode === 0 && (JSON.parse(p.stdout) as { ops: unknown[] }).ops.length >= 260), sweeps.map((p) => p.stdout.slice(0, 200)).join('\n'));
 
   const json = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as { schemaVersion: number; results: { scenario: { id: string }; status: string }[]; summary: { passed: number } };
   t.is(json.schemaVersion, 1);

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { execa } from 'execa';
-import { dmarMessagesMayBeSuppressed, dmarTokenTimes, logSeconds, timestampedDmesg } from '../../../src/scenario/ratelimit.ts';
+import { dmarMessagesMayBeSuppressed, dmarTokenTimes, failureMayComeFromDroppedMessages, logSeconds, timestampedDmesg } from '../../../src/scenario/ratelimit.ts';
+import { judgeScenario } from '../../../src/scenario/verdict.ts';
 import { parseDmarFaults, scanKernelLog } from '../../../src/scenario/watchdog.ts';
 
 const marker = 'IOMMUFD-LAB-BEGIN dma/b#2';
@@ -82,4 +83,24 @@ test('the dmesg command restores printk.time and keeps dmesg\'s exit status', as
   t.is(r.stdout, '[ 1.0] t=Y');
   t.is(r.exitCode, 3);
   t.is((await execa('cat', [`${dir}/time`])).stdout, 'N');
+});
+
+/** The verdict of a body that recorded `failures`, over a kernel log, as the runner judges it. */
+const judged = (failures: string[], dmesg = '', error?: string) => judgeScenario({ phase: 'watchdog', failures, dmesg, serial: '', expectedFaults: [], devices: { nvme: '0000:00:04.0' }, ...(error ? { error: { message: error } } : {}) });
+const warn = '[    3.1] WARNING: CPU: 0 PID: 90 at drivers/iommu/iommufd/main.c:100 iommufd_fops_release+0x10/0x20';
+const undeclared = '[    3.1] DMAR: [DMA Write NO_PASID] Request device [00:04.0] fault addr 0x1000 [fault reason 0x05] PTE Write access is not set';
+
+test('dropped messages can explain a failure only the body recorded after it first read the log', (t) => {
+  const own = 'DMAR faults in this scenario\'s log: expected 2, got 0';
+  t.true(failureMayComeFromDroppedMessages(judged([own]), 1, 0));
+  // Recorded before the first read: it does not depend on the log.
+  t.false(failureMayComeFromDroppedMessages(judged(['the guest is clean', own]), 2, 1));
+  // The body never read the log.
+  t.false(failureMayComeFromDroppedMessages(judged(['the guest is clean']), 1, undefined));
+  // What the lab judged itself: an undeclared fault is a line that was there; a kernel finding.
+  t.false(failureMayComeFromDroppedMessages(judged([own], undeclared), 1, 0));
+  t.false(failureMayComeFromDroppedMessages(judged([own], warn), 1, 0));
+  // An error that ended the body; a pass.
+  t.false(failureMayComeFromDroppedMessages(judged([own], '', 'guest probe failed (exit 1)'), 1, 0));
+  t.false(failureMayComeFromDroppedMessages(judged([]), 0, 0));
 });
