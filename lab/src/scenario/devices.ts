@@ -18,11 +18,19 @@ export function bindScript(bdf: string): string {
   ].join('\n');
 }
 
-export async function bindToVfio(vm: Vm, addresses: Record<DeviceName, string>, names: DeviceName[]): Promise<Partial<Record<DeviceName, GuestDevice>>> {
+/**
+ * Binds each named device, one exec each; `first` (a script, such as the kmsg marker of a reused
+ * guest) runs in the first one, or alone when there is no device, saving it a round trip.
+ */
+export async function bindToVfio(vm: Vm, addresses: Record<DeviceName, string>, names: DeviceName[], first?: string): Promise<Partial<Record<DeviceName, GuestDevice>>> {
   const out: Partial<Record<DeviceName, GuestDevice>> = {};
-  for (const name of names) {
+  if (first && names.length === 0) {
+    const r = await vm.exec(first);
+    if (r.exitCode !== 0) throw new LabError(`could not prepare the guest: ${(r.stderr || r.stdout).trim()}`);
+  }
+  for (const [i, name] of names.entries()) {
     const bdf = addresses[name];
-    const r = await vm.exec(bindScript(bdf));
+    const r = await vm.exec(i === 0 && first ? `${first}\n${bindScript(bdf)}` : bindScript(bdf));
     const m = /^(\/dev\/vfio\/devices\/vfio\d+) (\d+)$/m.exec(r.stdout);
     if (r.exitCode !== 0 || !m) {
       throw new LabError(`could not bind ${name} (${bdf}) to vfio-pci: ${(r.stderr || r.stdout).trim()}`);

@@ -22,15 +22,15 @@ export function selects(s: LoadedScenario, pattern: string): boolean {
 
 export function plan(scenarios: LoadedScenario[], options: PlanOptions): Job[] {
   const chosen = options.patterns.length === 0 ? scenarios : scenarios.filter((s) => options.patterns.some((p) => selects(s, p)));
-  // "name@variant" selects that instance only.
-  const instance = (id: string) => options.patterns.length === 0 || options.patterns.some((p) => !p.includes('@') || id.endsWith(p.slice(p.indexOf('@'))));
+  // "name@variant" selects that instance only; a pattern without "@" every instance of what it selects.
+  const instance = (j: Job) => options.patterns.length === 0 || options.patterns.some((p) => selects(j.scenario, p) && (!p.includes('@') || j.id.endsWith(p.slice(p.indexOf('@')))));
   const jobs = chosen.flatMap((s) => {
     const flavour = s.scenario.options.flavour;
     if (options.machine) return [{ id: s.id, scenario: s, machine: options.machine, flavour }];
     const machines = s.scenario.options.machines ?? [s.scenario.options.machine];
     return machines.map((machine, i) => ({ id: i === 0 ? s.id : `${s.id}@${machine}`, scenario: s, machine, flavour }));
   });
-  const wanted = jobs.filter((j) => instance(j.id));
+  const wanted = jobs.filter(instance);
   // Grouped by kernel flavour, then machine, so one kernel build serves a block of jobs.
   return wanted.sort((a, b) => a.flavour.localeCompare(b.flavour) || a.machine.localeCompare(b.machine) || a.id.localeCompare(b.id));
 }

@@ -17,7 +17,13 @@ const limit = { intervalS: 5, burst: 10 } as const;
  * Guest script: dmesg with timestamps, printk.time switched on for the read and back to what it
  * was after, dmesg's exit status kept.
  */
-export const timestampedDmesg = 't=/sys/module/printk/parameters/time; o=$(cat $t); echo Y > $t; dmesg; r=$?; echo "$o" > $t; exit $r';
+export const timestampedDmesg = 't=/sys/module/printk/parameters/time; o=$(cat $t); echo Y > $t; dmesg; r=$?; echo "$o" > $t; cat /proc/uptime >&2; exit $r';
+
+/** The guest's uptime in seconds from what timestampedDmesg printed on stderr (/proc/uptime), or null. */
+export function uptimeSeconds(stderr: string): number | null {
+  const m = /^(\d+\.\d+) /m.exec(stderr);
+  return m ? Number(m[1]) : null;
+}
 
 /**
  * Slack on the window, in seconds: the kernel counts it in jiffies from the first call of the
@@ -112,4 +118,21 @@ export function dmarMessagesMayBeSuppressed(log: string, marker: string): string
  */
 export function failureMayComeFromDroppedMessages(verdict: Pick<ScenarioResult, 'status' | 'failures' | 'findings'>, bodyFailures: number, beforeFirstRead: number | undefined): boolean {
   return verdict.status === 'failed' && verdict.findings.length === 0 && verdict.failures.length === bodyFailures && beforeFirstRead === 0;
+}
+
+/**
+ * How long to wait, in seconds, before a scenario starts in a reused guest at guest time `nowS`,
+ * so that earlier scenarios' ratelimit tokens (`tokens`, dmarTokenTimes) leave `reserve` of the
+ * burst to its own: at most burst − reserve of them within one window (plus slack) of its start.
+ * A wait of a second or two here saves a fresh guest's boot (3-4 s under TCG) when the check
+ * above would otherwise distrust the attempt; a scenario that takes more than `reserve` tokens is
+ * still caught by that check. The default reserve is one fault (3 tokens) and one to spare.
+ */
+export function paceSeconds(tokens: readonly number[], nowS: number, reserve = 4): number {
+  const window = limit.intervalS + slackS;
+  const recent = tokens.filter((t) => t > nowS - window).sort((a, b) => a - b);
+  const allowed = Math.max(0, limit.burst - reserve);
+  if (recent.length <= allowed) return 0;
+  // The newest `allowed` may stay; the one before them must have left the window.
+  return Math.max(0, recent[recent.length - allowed - 1]! + window - nowS + 0.05);
 }

@@ -23,11 +23,18 @@ export function sinceMarker(log: string, marker: string): string {
   return lineEnd < 0 ? '' : log.slice(lineEnd + 1);
 }
 
-/** Guest script: processes and open files a finished scenario must not leave behind. */
-export const leftoversScript = [
-  'for p in $(pidof vfio-probe); do echo "process vfio-probe (pid $p) still running"; done',
-  'for f in /proc/[0-9]*/fd/*; do l=$(readlink "$f" 2>/dev/null) || continue; case "$l" in /dev/vfio/*|/dev/iommu) echo "${f%/fd/*} still holds $l";; esac; done',
-].join('\n');
+/**
+ * Guest script: processes and open files a finished scenario must not leave behind. One `ls -l`
+ * reads every process's fd links (a readlink per fd forked ~700 processes: 300-600 ms a reset
+ * under TCG, against ~60 ms); `proc` is there for the unit test's fake tree.
+ */
+export function leftoversScript(proc = '/proc'): string {
+  return [
+    'for p in $(pidof vfio-probe); do echo "process vfio-probe (pid $p) still running"; done',
+    `ls -l ${proc}/[0-9]*/fd 2>/dev/null | awk '/fd:$/ { p = substr($0, 1, length($0) - 4); next }`,
+    `  { n = index($0, " -> "); l = substr($0, n + 4); if (n && (index(l, "/dev/vfio/") == 1 || l == "/dev/iommu")) print p " still holds " l }'`,
+  ].join('\n');
+}
 
 /** Guest script: each BDF and the driver it is bound to ("-" for none). */
 export function driversScript(bdfs: readonly string[]): string {
@@ -54,7 +61,7 @@ export interface ResetCheck {
  */
 export function resetScript(used: readonly string[], others: readonly string[]): string {
   return [
-    `l=$(\n${leftoversScript}\n)`,
+    `l=$(\n${leftoversScript()}\n)`,
     `if [ -n "$l" ]; then printf '%s\\n' "$l" | sed 's/^/left /'; exit 0; fi`,
     ...used.map((b) => `(\n${bindScript(b)}\n) 2>&1 | sed ${quote(`s|^|bind ${b} |`)}`),
     ...(others.length ? [`{\n${driversScript(others)}\n} | sed 's/^/driver /'`] : []),

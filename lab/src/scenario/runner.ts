@@ -25,7 +25,7 @@ import type { Job } from './planner.ts';
 import { Probe, type ProbeRun } from './probe.ts';
 import { withVmmImage } from '../image/vmm.ts';
 import { beginMarker, checkedReset, driversScript, parseDrivers, sinceMarker } from './reset.ts';
-import { dmarMessagesMayBeSuppressed, failureMayComeFromDroppedMessages, timestampedDmesg } from './ratelimit.ts';
+import { dmarMessagesMayBeSuppressed, dmarTokenTimes, failureMayComeFromDroppedMessages, paceSeconds, timestampedDmesg, uptimeSeconds } from './ratelimit.ts';
 import { judgeScenario } from './verdict.ts';
 
 export interface RunnerOptions {
@@ -44,6 +44,8 @@ export interface RunnerOptions {
   keepFailed?: boolean;
   /** Hand guests from one scenario to the next after a checked reset. @default true */
   reuseGuests?: boolean;
+  /** Make room in the DMAR rate limit before a scenario in a reused guest (session.ts). @default true */
+  paceDmar?: boolean;
 }
 
 export function scenarioInfo(job: Job): ScenarioInfo {
@@ -75,13 +77,93 @@ interface Warm {
    * those on vfio-pci, checked bindable) on a machine where every device has its own group.
    */
   idleDrivers: Map<string, string>;
+  /** Where its QEMU keeps its command line and console log. */
+  dir: string;
+  /** Booted ahead (Prebooter) and not used by any scenario yet: a fresh guest. */
+  fresh?: boolean;
+  /** The DMAR ratelimit tokens its kernel log showed at the last read, on the guest's clock, for pacing. */
+  dmar?: DmarClock;
 }
 
-/** One worker's guest, if it has one to hand on. */
+/** Ratelimit tokens (guest seconds) and the guest's uptime at a host time. */
+interface DmarClock {
+  tokens: number[];
+  guestS: number;
+  hostMs: number;
+}
+
+/** One worker's guest, if it has one to hand on, and the run's guests booted ahead. */
 interface Lane {
   id: number;
   guests: number;
   warm?: Warm;
+  ahead?: Prebooter;
+}
+
+/**
+ * Boots the guests a run will need next while the current one works: under TCG a guest's boot
+ * is ~3-4 s of one core, and a worker's scenarios leave the other core mostly idle. One boot at a
+ * time (the CPU), at most `maxWaiting` guests up and waiting (the memory), each for the next
+ * machine in plan order that no worker holds, and only for a scenario that may take a guest
+ * booted before it (mayReuseGuest). A boot that fails here is dropped: the scenario then boots
+ * its own guest and reports what goes wrong as its own.
+ */
+class Prebooter {
+  private readonly pending: { key: string; guest: Promise<Warm | undefined>; up: boolean }[] = [];
+  private booted = 0;
+  private readonly maxWaiting = 2;
+
+  /** `where` says which jobs are not taken yet (from) and which machines the workers hold. */
+  constructor(
+    private readonly jobs: readonly Job[],
+    private readonly opts: RunnerOptions,
+    private readonly where: () => { from: number; held: ReadonlySet<string> },
+  ) {}
+
+  /** Starts a boot for the first job not taken yet on whose machine no worker is and no guest waits. */
+  ahead(): void {
+    if (this.opts.signal.aborted || this.pending.length >= this.maxWaiting || this.pending.some((p) => !p.up)) return;
+    const { from, held } = this.where();
+    const ready = (j: Job) => mayReuseGuest(j, this.opts) && missingConfig(j.scenario.scenario.options.requiresConfig, this.opts.kernelConfig).length === 0;
+    const job = this.jobs.slice(from).find((j) => ready(j) && !held.has(guestKey(j)) && !this.pending.some((p) => p.key === guestKey(j)));
+    if (!job) return;
+    const cleanup = new CleanupStack();
+    processCleanup.push(`guest booted ahead for ${job.id}`, () => cleanup.run().then(() => undefined));
+    const dir = join(this.opts.runDir, 'guests', `ahead-${++this.booted}`);
+    const entry = { key: guestKey(job), guest: Promise.resolve<Warm | undefined>(undefined), up: false };
+    entry.guest = (async (): Promise<Warm | undefined> => {
+      try {
+        const booted = await bootFor(job, this.opts, cleanup, dir, this.opts.signal);
+        const idleDrivers = parseDrivers((await booted.vm.exec(driversScript(Object.values(deviceAddresses(machineProfile(job.machine)))))).stdout);
+        return { key: entry.key, booted, cleanup, idleDrivers, dir, fresh: true };
+      } catch (error) {
+        if (!this.opts.signal.aborted) this.opts.progress.info(`a guest booted ahead for ${job.id} failed (${(error as Error).message.split('\n')[0]}); it boots its own`);
+        await cleanup.run();
+        return undefined;
+      } finally {
+        entry.up = true;
+        this.ahead();
+      }
+    })();
+    this.pending.push(entry);
+  }
+
+  /** The guest booted ahead for this machine, once it is up; undefined if there is none (or it failed). */
+  async take(key: string): Promise<Warm | undefined> {
+    const at = this.pending.findIndex((p) => p.key === key);
+    if (at < 0) return undefined;
+    const [entry] = this.pending.splice(at, 1);
+    this.ahead();
+    return entry!.guest;
+  }
+
+  /** Stops the guests nobody took. */
+  async close(): Promise<void> {
+    for (const entry of this.pending.splice(0)) {
+      const warm = await entry.guest;
+      if (warm) await warm.cleanup.run();
+    }
+  }
 }
 
 async function retire(lane: Lane): Promise<void> {
@@ -94,18 +176,28 @@ async function retire(lane: Lane): Promise<void> {
 export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = new Array(jobs.length);
   let next = 0;
+  /** The machine (guestKey) each worker's current job runs on. */
+  const held = new Map<number, string>();
+  const ahead = new Prebooter(jobs, opts, () => ({ from: next, held: new Set(held.values()) }));
   const worker = async (id: number) => {
-    const lane: Lane = { id, guests: 0 };
+    const lane: Lane = { id, guests: 0, ahead };
     try {
       while (next < jobs.length && !opts.signal.aborted) {
         const i = next++;
+        held.set(id, guestKey(jobs[i]!));
+        ahead.ahead();
         results[i] = await runJob(jobs[i]!, opts, lane);
       }
     } finally {
+      held.delete(id);
       await retire(lane);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, jobs.length)) }, (_, i) => worker(i + 1)));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, jobs.length)) }, (_, i) => worker(i + 1)));
+  } finally {
+    await ahead.close();
+  }
   return results.filter(Boolean);
 }
 
@@ -263,14 +355,20 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult =>
     emptyResult(info, { steps: x.steps, failures: [...x.expect.failures], observations: [...x.expect.observations], artifacts: x.artifacts, phases: phaseTimings(state.began, Date.now()), ...partial });
 
-  const warm = reuse ? lane.warm : undefined;
+  // A guest booted ahead counts its wait as this scenario's boot phase.
+  const waitFrom = Date.now();
+  const warm = reuse ? (lane.warm ?? (await lane.ahead?.take(guestKey(job)))) : undefined;
   lane.warm = undefined;
-  const state: JobState = { phase: warm ? 'setup' : 'boot', devices: {}, booted: warm?.booted, began: [] };
+  const state: JobState = { phase: warm ? 'setup' : 'boot', devices: {}, booted: warm?.booted, began: warm?.fresh ? [{ phase: 'boot', at: waitFrom }] : [] };
   if (!warm) enter(state, 'boot');
+  /** It runs in a guest another scenario used (a guest booted ahead is fresh). */
+  const reused = Boolean(warm && !warm.fresh);
+  // Earlier scenarios' DMAR messages count against this one's rate limit: leave it room (ratelimit.ts).
+  const paceMs = warm?.dmar && opts.paceDmar !== false ? Math.round(paceSeconds(warm.dmar.tokens, warm.dmar.guestS + (Date.now() - warm.dmar.hostMs) / 1000) * 1000) : 0;
   // The guest's own teardown (QEMU, SSH): the warm guest's, or a new one's.
   const guestCleanup = warm?.cleanup ?? new CleanupStack();
   if (!warm) processCleanup.push(`guests of ${job.id}`, () => guestCleanup.run().then(() => undefined));
-  const guestDir = reuse ? join(opts.runDir, 'guests', `worker-${lane.id}-guest-${++lane.guests}`) : dir;
+  const guestDir = warm?.dir ?? (reuse ? join(opts.runDir, 'guests', `worker-${lane.id}-guest-${++lane.guests}`) : dir);
   let idleDrivers = warm?.idleDrivers;
   let serialFrom = 0;
 
@@ -284,11 +382,9 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
         state.booted = await bootFor(job, opts, guestCleanup, guestDir, hard.signal);
         if (reuse) idleDrivers = parseDrivers((await state.booted.vm.exec(driversScript(Object.values(deviceAddresses(machineProfile(job.machine)))))).stdout);
       }
-      if (reuse) {
-        serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
-        await state.booted.vm.exec(`echo ${quote(marker)} > /dev/kmsg`);
-      }
-      await runTasks(job, opts, state, hard.signal, x);
+      if (reuse) serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
+      // The marker goes out in the setup's first exec: each exec is a round trip (~55 ms under TCG).
+      await runTasks(job, opts, state, hard.signal, x, reuse ? `echo ${quote(marker)} > /dev/kmsg` : undefined, paceMs);
     })();
     work.catch(() => {}); // it may settle after the deadline won the race
     // A task stuck in the guest's kernel would hold the scenario until its command times out.
@@ -305,6 +401,8 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     watch.abort();
   }
   let handedOn = false;
+  /** The kernel log after the body, and the guest's clock for pacing its next user. */
+  let read: Awaited<ReturnType<typeof collectDmesg>> = null;
   const leaks: string[] = [];
   // The log scan and the verdict, also after a body that threw (whose phase the verdict names).
   if (state.began.at(-1)?.phase !== 'verdict') state.began.push({ phase: 'verdict', at: Date.now() });
@@ -312,7 +410,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     if (error instanceof SkipSignal) {
       const r = result({ status: 'skipped', skipReason: error.reason });
       handedOn = await handOn();
-      return { result: r, reused: Boolean(warm), leaks, fromLogOnly: false };
+      return { result: r, reused, leaks, fromLogOnly: false };
     }
     const interrupted = opts.signal.aborted;
     const machine = state.booted?.machine;
@@ -320,7 +418,8 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
       // A panicking guest takes a moment to end QEMU (panic=-1): let it, so the verdict sees it.
       for (let i = 0; i < 30 && !machine.hasExited && /Kernel panic/.test((await readSerial(machine.serialLog)).slice(serialFrom)); i++) await sleep(100);
     }
-    const fullDmesg = interrupted ? null : await collectDmesg(state.booted, logScanMs * scale);
+    read = interrupted ? null : await collectDmesg(state.booted, logScanMs * scale);
+    const fullDmesg = read?.log ?? null;
     const dmesg = fullDmesg === null ? null : reuse ? sinceMarker(fullDmesg, marker) : fullDmesg;
     if (dmesg !== null) {
       await writeFile(join(dir, 'dmesg.txt'), dmesg);
@@ -356,7 +455,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     if (verdict.error && verdict.status !== 'interrupted') verdict.error.serialTail = error instanceof BootError ? error.serialTail : tail(serial, 40);
     const r = result(verdict);
     // Earlier scenarios' DMAR messages count against the kernel's rate limit too (ratelimit.ts).
-    const rateLimited = warm && fullDmesg !== null && !interrupted ? dmarMessagesMayBeSuppressed(fullDmesg, marker) : null;
+    const rateLimited = reused && fullDmesg !== null && !interrupted ? dmarMessagesMayBeSuppressed(fullDmesg, marker) : null;
     const fromLogOnly = failureMayComeFromDroppedMessages(r, x.expect.failures.length, x.failuresBeforeLogRead);
     if (r.status === 'passed' && reuse) {
       // Without interrupt remapping every BIND is refused (EPERM): a new user gets that, not a leak.
@@ -373,7 +472,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
       kept.add(state.booted!);
       r.artifacts.kept = `guest left running (pid ${machine.pid}, ssh 127.0.0.1:${machine.sshPort}): ./labw ssh, then ./labw clean`;
     }
-    return { result: r, reused: Boolean(warm), leaks, fromLogOnly, ...(rateLimited ? { rateLimited } : {}) };
+    return { result: r, reused, leaks, fromLogOnly, ...(rateLimited ? { rateLimited } : {}) };
   } finally {
     hard.dispose();
     if (!handedOn) await guestCleanup.run();
@@ -386,7 +485,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     // the others; where two share a group, its sibling's driver decides whether a BIND can work.
     const drivers = new Map(idleDrivers);
     if (machineProfile(job.machine).topology === 'separate') for (const d of Object.values(state.devices)) if (d) drivers.set(d.bdf, 'vfio-pci');
-    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, idleDrivers: drivers };
+    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, idleDrivers: drivers, dir: guestDir, ...(read?.clock ? { dmar: read.clock } : {}) };
     return true;
   }
 }
@@ -401,12 +500,14 @@ async function bootFor(job: Job, opts: RunnerOptions, cleanup: CleanupStack, dir
 }
 
 /** Devices → body, each phase recorded in state for the verdict. */
-async function runTasks(job: Job, opts: RunnerOptions, state: JobState, signal: AbortSignal, x: Attempt): Promise<void> {
+async function runTasks(job: Job, opts: RunnerOptions, state: JobState, signal: AbortSignal, x: Attempt, marker?: string, paceMs = 0): Promise<void> {
   const s = job.scenario.scenario;
   const booted = state.booted!;
   enter(state, 'setup');
+  // Part of the setup: waiting for earlier scenarios' DMAR messages to leave the rate-limit window.
+  if (paceMs > 0) await sleep(paceMs, signal);
   const addresses = deviceAddresses(machineProfile(job.machine)) as Record<DeviceName, string>;
-  state.devices = await bindToVfio(booted.vm, addresses, s.options.devices);
+  state.devices = await bindToVfio(booted.vm, addresses, s.options.devices, marker);
   enter(state, 'scenario');
   const ctx = scenarioContext(job, opts, booted, state.devices, signal, x);
   await withTimeout(s.body(ctx), s.options.timeoutMs * x.scale, `scenario ${job.id}`);
@@ -473,11 +574,13 @@ function scenarioContext(
  * them, every scanner strips them), or null for a guest that is dead or hung rather than another
  * long wait.
  */
-async function collectDmesg(booted: Booted | undefined, timeoutMs: number): Promise<string | null> {
+async function collectDmesg(booted: Booted | undefined, timeoutMs: number): Promise<{ log: string; clock?: DmarClock } | null> {
   if (!booted || booted.machine.hasExited) return null;
   try {
     const r = await booted.vm.exec(timestampedDmesg, { timeoutMs });
-    return r.exitCode === 0 ? r.stdout : null;
+    if (r.exitCode !== 0) return null;
+    const guestS = uptimeSeconds(r.stderr);
+    return { log: r.stdout, ...(guestS === null ? {} : { clock: { tokens: dmarTokenTimes(r.stdout.split('\n'), guestS), guestS, hostMs: Date.now() } }) };
   } catch {
     return null;
   }

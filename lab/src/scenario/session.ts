@@ -26,6 +26,12 @@ export interface SessionOptions {
   keepFailed?: boolean;
   /** Hand guests from one scenario to the next after a checked reset. @default true */
   reuseGuests?: boolean;
+  /**
+   * In a reused guest, wait for earlier scenarios' DMAR messages to leave the rate-limit window
+   * before a scenario starts (ratelimit.ts paceSeconds). Off only where a test needs the runner's
+   * answer to a window that did fill. @default true
+   */
+  paceDmar?: boolean;
   /** Results of an interrupted run being resumed: reported again, not re-run. */
   prior?: ScenarioResult[];
   /** The QEMU that runs the guests (--qemu, resolved by the CLI). @default the system's */
@@ -113,6 +119,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
         signal: opts.signal,
         keepFailed: opts.keepFailed,
         reuseGuests: opts.reuseGuests,
+        paceDmar: opts.paceDmar,
       })),
     );
   }

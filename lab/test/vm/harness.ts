@@ -1,6 +1,6 @@
 // Shared by the VM tests: real kernel builds (through the user's cache, so CI reuses them),
 // real QEMU, and a check that no QEMU outlives a test.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,11 @@ import { machineProfile } from '../../src/qemu/profile.ts';
 import { CleanupStack } from '../../src/util/cleanup.ts';
 import { cacheRoot, repoRoot } from '../../src/util/paths.ts';
 import { createProgress } from '../../src/util/progress.ts';
+import { createReporters } from '../../src/report/create.ts';
+import type { ScenarioResult } from '../../src/report/events.ts';
+import { loadScenarios } from '../../src/scenario/loader.ts';
+import { plan } from '../../src/scenario/planner.ts';
+import { runSession } from '../../src/scenario/session.ts';
 
 export const cache = cacheRoot();
 export const progress = createProgress({ quiet: true });
@@ -45,4 +50,18 @@ export async function liveQemus(): Promise<number[]> {
     if (!zombie && cmdline.includes('qemu-system') && cmdline.includes(`lab-${process.pid}-`)) live.push(Number(entry));
   }
   return live;
+}
+
+/** Runs the fixture scenarios under lab/test/fixtures/<folder> on the default kernel, one lane, guests handed on. */
+export async function runFixtures(folder: string, options: { patterns?: string[]; paceDmar?: boolean } = {}): Promise<{ runDir: string; byId: Map<string, ScenarioResult> }> {
+  const runDir = mkdtempSync(join(tmpdir(), `lab-${folder}-`));
+  const jobs = plan(await loadScenarios(join(fixtures, folder), repoRoot), { patterns: options.patterns ?? [] });
+  const reporter = createReporters([], { runDir, interactive: false, stdout: { write: () => true }, stderr: { write: () => true } });
+  const { results } = await runSession({ jobs, kernel: { series: [], configs: [], baseConfig: 'tinyconfig', cwd: repoRoot }, runDir, cache, progress, reporter, parallel: 1, signal: new AbortController().signal, reuseGuests: true, paceDmar: options.paceDmar });
+  return { runDir, byId: new Map(results.map((r) => [r.scenario.id, r])) };
+}
+
+/** Each artifact a result names that is not on disk, as "ID KEY: PATH". */
+export function missingArtifacts(runDir: string, results: Iterable<ScenarioResult>): string[] {
+  return [...results].flatMap((r) => Object.entries(r.artifacts).filter(([k, p]) => k !== 'kept' && !existsSync(join(runDir, p))).map(([k, p]) => `${r.scenario.id} ${k}: ${p}`));
 }

@@ -19,8 +19,9 @@ import { cache } from './harness.ts';
 const labw = join(repoRoot, 'labw');
 const env = { LAB_NO_BOOTSTRAP: '1', CI: '1' };
 // Two scenarios, so an interrupt during the first leaves one that never started. The first (in
-// plan order) has a body of several seconds, and the signal comes as soon as it begins.
-const TWO = ['cdev/driver-unbind-waits-for-open-fd', 'cdev/parked-fd-blocks-every-op'];
+// plan order) has a body of seconds, and the signal comes as soon as it begins. The second is on
+// another machine, so its guest is booting ahead (or up) when the signal comes: it must go too.
+const TWO = ['cdev/driver-unbind-waits-for-open-fd', 'dma/unmapped-iova-faults@pt'];
 
 /** QEMU processes (not zombies) started by the lab process labPid: their -name is lab-PID-…. */
 async function qemusOf(labPid: number): Promise<number[]> {
@@ -52,9 +53,13 @@ async function midScenario(child: { pid?: number }, dir: string): Promise<void> 
   await sleep(1000);
 }
 
+/** The console logs under dir so far ([] while a directory in it comes or goes mid-walk: the caller polls). */
 function serials(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((p) => p.endsWith('serial.log')).map((p) => join(dir, p));
+  try {
+    return (readdirSync(dir, { recursive: true }) as string[]).filter((p) => p.endsWith('serial.log')).map((p) => join(dir, p));
+  } catch {
+    return [];
+  }
 }
 
 function cacheLeftovers(): string[] {
@@ -94,6 +99,7 @@ async function interruptedRun(t: import('ava').ExecutionContext, signals: NodeJS
   // The runner writes each scenario's begin marker into the kernel log (and so the console) of
   // a guest it may hand on: once the first one's is there, its body is running.
   await until('the first scenario to begin', () => serials(dir).some((p) => readFileSync(p, 'utf8').includes(`IOMMUFD-LAB-BEGIN ${TWO[0]}#`)), 300_000);
+  t.is((await qemusOf(child.pid!)).length, 2, 'the first scenario’s guest and the one booted ahead for the second');
   const t0 = Date.now();
   // Close together, as a user hammering Ctrl-C: the later ones land during the teardown.
   for (const s of signals) {

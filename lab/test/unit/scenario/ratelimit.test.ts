@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execa } from 'execa';
-import { dmarMessagesMayBeSuppressed, dmarTokenTimes, failureMayComeFromDroppedMessages, logSeconds, timestampedDmesg } from '../../../src/scenario/ratelimit.ts';
+import { dmarMessagesMayBeSuppressed, dmarTokenTimes, failureMayComeFromDroppedMessages, logSeconds, paceSeconds, timestampedDmesg, uptimeSeconds } from '../../../src/scenario/ratelimit.ts';
 import { judgeScenario } from '../../../src/scenario/verdict.ts';
 import { parseDmarFaults, scanKernelLog } from '../../../src/scenario/watchdog.ts';
 
@@ -82,6 +82,8 @@ test('the dmesg command restores printk.time and keeps dmesg\'s exit status', as
   const r = await execa('sh', ['-c', script], { reject: false, env: { PATH: `${dir}:${process.env.PATH}` } });
   t.is(r.stdout, '[ 1.0] t=Y');
   t.is(r.exitCode, 3);
+  // The guest's clock for pacing comes on stderr, out of the log.
+  t.true((uptimeSeconds(r.stderr) ?? 0) > 0, r.stderr);
   t.is((await execa('cat', [`${dir}/time`])).stdout, 'N');
 });
 
@@ -103,4 +105,27 @@ test('dropped messages can explain a failure only the body recorded after it fir
   // An error that ended the body; a pass.
   t.false(failureMayComeFromDroppedMessages(judged([own], '', 'guest probe failed (exit 1)'), 1, 0));
   t.false(failureMayComeFromDroppedMessages(judged([]), 0, 0));
+});
+
+test('uptime is read from /proc/uptime\'s first field, null without one', (t) => {
+  t.is(uptimeSeconds('12.34 20.01\n'), 12.34);
+  t.is(uptimeSeconds('cat: /proc/uptime: No such file\n'), null);
+});
+
+test('a scenario in a reused guest waits only as long as earlier faults would leave it under a fault of room', (t) => {
+  const tokens = (...faultsAt: number[]) => dmarTokenTimes(faultsAt.flatMap((s) => fault(s)), 0);
+  // Two earlier faults (6 tokens) leave 4: no wait.
+  t.is(paceSeconds(tokens(10, 11), 12), 0);
+  // Three (9): the first must leave the window (5.5 s) before the next scenario begins.
+  const w = paceSeconds(tokens(10, 11, 12), 13);
+  t.true(Math.abs(w - (10.0001 + 5.5 - 13 + 0.05)) < 1e-6, String(w));
+  // Old faults do not count.
+  t.is(paceSeconds(tokens(1, 2, 3, 4), 13), 0);
+  // The wait it asks for is enough: the check then finds no window the earlier faults filled with the next scenario's one fault.
+  const start = 13 + w;
+  const marker = 'IOMMUFD-LAB-BEGIN x#1';
+  const after = log(fault(10), fault(11), fault(12), at(start, marker), fault(start + 0.5));
+  t.is(dmarMessagesMayBeSuppressed(after, marker), null);
+  // Without the wait it would not be trusted.
+  t.not(dmarMessagesMayBeSuppressed(log(fault(10), fault(11), fault(12), at(13, marker), fault(13.5)), marker), null);
 });

@@ -37,6 +37,19 @@ test('the planner filters by id substring or tag and groups by kernel then machi
   t.deepEqual([...groupByKernel(plan(all, { patterns: [] })).keys()], ['lab', 'selftest']);
 });
 
+test('"id@variant" selects that instance only, beside a pattern without "@" for another scenario', (t) => {
+  const multi = (area: string, name: string): LoadedScenario => ({
+    id: `${area}/${name}`,
+    area,
+    file: `scenarios/${area}/${name}.scenario.ts`,
+    scenario: scenario(name, { devices: ['nvme'], machines: ['default', 'pt'], concern: { text: 't', ref: 'r' } }, async () => {}),
+  });
+  const all = [multi('cdev', 'a'), multi('dma', 'b')];
+  t.deepEqual(plan(all, { patterns: ['cdev/a', 'dma/b@pt'] }).map((j) => j.id), ['cdev/a', 'cdev/a@pt', 'dma/b@pt']);
+  t.deepEqual(plan(all, { patterns: ['dma/b@pt'] }).map((j) => j.id), ['dma/b@pt']);
+  t.deepEqual(plan(all, { patterns: ['@pt'] }).map((j) => j.id), ['cdev/a@pt', 'dma/b@pt']);
+});
+
 test('teeth and validate judge the lab scenarios, not the peer pack, whatever kernel it is on', (t) => {
   const all = [loaded('cdev', 'b'), loaded('peer', 'self', 'selftest', ['peer', 'selftest']), loaded('dma', 'c', 'pt', ['dma'])];
   t.deepEqual(labScenariosOnly(plan(all, { patterns: [] })).map((j) => j.id), ['cdev/b', 'dma/c']);
