@@ -120,7 +120,7 @@ program
 withBootOptions(program.command('run').description('build, boot and run the scenarios (all, or those matching PATTERN: an id substring or tag:NAME)'))
   .argument('[pattern...]', 'scenario id substrings or tag:NAME')
   .addOption(new Option('--machine <variant>', 'run every scenario on this machine variant').choices(variantNames))
-  .option('--jobs <n>', 'guests run in parallel: a number, or auto (one per core but one, as memory allows for the largest guest)', 'auto')
+  .option('--jobs <n>', 'guests run in parallel: a number, or auto (one per core, as memory allows for the largest guest and the guests booted ahead)', 'auto')
   .option('--reporter <name[=path]>', 'line, plain, junit[=PATH], tap[=PATH], json[=PATH], html[=PATH] (repeatable)', (v: string, p: string[]) => [...p, v], [])
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-run)')
   .option('--keep-failed', 'leave the guest of each failed scenario running (./labw ssh; ./labw clean stops them)')
@@ -130,7 +130,7 @@ withBootOptions(program.command('run').description('build, boot and run the scen
   .action((patterns: string[], flags: RunFlags) => runCommand(() => runScenariosCommand(makeContext(), patterns, flags)));
 
 withBootOptions(program.command('teeth').description('run every regression model in kernel-patches/regressions/ and check that the scenarios it names fail, and only those'))
-  .option('--jobs <n>', 'guests run in parallel: a number, or auto (one per core but one, as memory allows for the largest guest)', 'auto')
+  .option('--jobs <n>', 'guests run in parallel: a number, or auto (one per core, as memory allows for the largest guest and the guests booted ahead)', 'auto')
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-teeth)')
   .action((flags: KernelFlags & QemuFlags & { jobs: string; out?: string }) => runCommand(() => teethCommand(makeContext(), flags)));
 
@@ -138,7 +138,7 @@ withBootOptions(program.command('validate').description('baseline vs tip for a s
   .argument('[pattern...]', 'scenario id substrings or tag:NAME')
   .option('--each', 'build every prefix of the series; name the first patch that breaks the build, and new warnings per patch')
   .option('--each-runtime', 'for each regressed scenario, build and run O(log n) prefixes (like git bisect run): which patch first breaks it')
-  .option('--jobs <n>', 'guests run in parallel: a number, or auto (one per core but one, as memory allows for the largest guest)', 'auto')
+  .option('--jobs <n>', 'guests run in parallel: a number, or auto (one per core, as memory allows for the largest guest and the guests booted ahead)', 'auto')
   .option('--out <dir>', 'run directory (default .lab/runs/<time>-validate)')
   .option('--resume <dir>', 'continue an interrupted validate in DIR: finished sessions and scenarios are kept')
   .action((patterns: string[], flags: ValidateFlags) => runCommand(() => validateCommand(makeContext(), patterns, flags)));

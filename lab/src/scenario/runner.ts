@@ -15,6 +15,7 @@ import { watchForWedge } from './wedge.ts';
 import type { PhaseTiming, Reporter, ScenarioInfo, ScenarioResult, StepResult } from '../report/events.ts';
 import { CleanupStack, processCleanup } from '../util/cleanup.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
+import { guestsBootedAhead } from '../util/parallel.ts';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { quote } from '../util/quote.ts';
@@ -111,7 +112,6 @@ interface Lane {
 class Prebooter {
   private readonly pending: { key: string; guest: Promise<Warm | undefined>; up: boolean }[] = [];
   private booted = 0;
-  private readonly maxWaiting = 2;
 
   /** `where` says which jobs are not taken yet (from) and which machines the workers hold. */
   constructor(
@@ -122,7 +122,7 @@ class Prebooter {
 
   /** Starts a boot for the first job not taken yet on whose machine no worker is and no guest waits. */
   ahead(): void {
-    if (this.opts.signal.aborted || this.pending.length >= this.maxWaiting || this.pending.some((p) => !p.up)) return;
+    if (this.opts.signal.aborted || this.pending.length >= guestsBootedAhead || this.pending.some((p) => !p.up)) return;
     const { from, held } = this.where();
     const ready = (j: Job) => mayReuseGuest(j, this.opts) && missingConfig(j.scenario.scenario.options.requiresConfig, this.opts.kernelConfig).length === 0;
     const job = this.jobs.slice(from).find((j) => ready(j) && !held.has(guestKey(j)) && !this.pending.some((p) => p.key === guestKey(j)));
