@@ -134,8 +134,7 @@ class Prebooter {
     entry.guest = (async (): Promise<Warm | undefined> => {
       try {
         const booted = await bootFor(job, this.opts, cleanup, dir, this.opts.signal);
-        const idleDrivers = parseDrivers((await booted.vm.exec(driversScript(Object.values(deviceAddresses(machineProfile(job.machine)))))).stdout);
-        return { key: entry.key, booted, cleanup, idleDrivers, dir, fresh: true };
+        return { key: entry.key, booted, cleanup, idleDrivers: await bootDrivers(booted, job.machine), dir, fresh: true };
       } catch (error) {
         if (!this.opts.signal.aborted) this.opts.progress.info(`a guest booted ahead for ${job.id} failed (${(error as Error).message.split('\n')[0]}); it boots its own`);
         await cleanup.run();
@@ -380,7 +379,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     const work = (async () => {
       if (!state.booted) {
         state.booted = await bootFor(job, opts, guestCleanup, guestDir, hard.signal);
-        if (reuse) idleDrivers = parseDrivers((await state.booted.vm.exec(driversScript(Object.values(deviceAddresses(machineProfile(job.machine)))))).stdout);
+        if (reuse) idleDrivers = await bootDrivers(state.booted, job.machine);
       }
       if (reuse) serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
       // The marker goes out in the setup's first exec: each exec is a round trip (~55 ms under TCG).
@@ -485,9 +484,15 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     // the others; where two share a group, its sibling's driver decides whether a BIND can work.
     const drivers = new Map(idleDrivers);
     if (machineProfile(job.machine).topology === 'separate') for (const d of Object.values(state.devices)) if (d) drivers.set(d.bdf, 'vfio-pci');
-    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, idleDrivers: drivers, dir: guestDir, ...(read?.clock ? { dmar: read.clock } : {}) };
+    const dmar = read?.guestS != null ? { tokens: dmarTokenTimes(read.log.split('\n'), read.guestS), guestS: read.guestS, hostMs: read.atMs } : undefined;
+    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, idleDrivers: drivers, dir: guestDir, ...(dmar ? { dmar } : {}) };
     return true;
   }
+}
+
+/** The driver each of the machine's devices is on, read once its guest is up: what the reset restores. */
+async function bootDrivers(booted: Booted, machine: string): Promise<Map<string, string>> {
+  return parseDrivers((await booted.vm.exec(driversScript(Object.values(deviceAddresses(machineProfile(machine)))))).stdout);
 }
 
 /** Boots the job's machine; with keepFailed the guest is started detached and kept if its scenario fails. */
@@ -574,13 +579,12 @@ function scenarioContext(
  * them, every scanner strips them), or null for a guest that is dead or hung rather than another
  * long wait.
  */
-async function collectDmesg(booted: Booted | undefined, timeoutMs: number): Promise<{ log: string; clock?: DmarClock } | null> {
+async function collectDmesg(booted: Booted | undefined, timeoutMs: number): Promise<{ log: string; guestS: number | null; atMs: number } | null> {
   if (!booted || booted.machine.hasExited) return null;
   try {
     const r = await booted.vm.exec(timestampedDmesg, { timeoutMs });
     if (r.exitCode !== 0) return null;
-    const guestS = uptimeSeconds(r.stderr);
-    return { log: r.stdout, ...(guestS === null ? {} : { clock: { tokens: dmarTokenTimes(r.stdout.split('\n'), guestS), guestS, hostMs: Date.now() } }) };
+    return { log: r.stdout, guestS: uptimeSeconds(r.stderr), atMs: Date.now() };
   } catch {
     return null;
   }
