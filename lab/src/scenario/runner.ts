@@ -342,8 +342,17 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   await mkdir(dir, { recursive: true });
   const scale = timeScale(opts.accel);
   const marker = beginMarker(`${job.id}#${Date.now()}`);
-  // In a guest that may be handed on, the scenario's dmesg() starts at its own marker.
-  const logView = reuse
+  // A guest booted ahead counts its wait as this scenario's boot phase.
+  const waitFrom = Date.now();
+  const warm = reuse ? (lane.warm ?? (await lane.ahead?.take(guestKey(job)))) : undefined;
+  lane.warm = undefined;
+  const state: JobState = { phase: warm ? 'setup' : 'boot', devices: {}, booted: warm?.booted, began: warm?.fresh ? [{ phase: 'boot', at: waitFrom }] : [] };
+  if (!warm) enter(state, 'boot');
+  /** It runs in a guest another scenario used (a guest booted ahead is fresh). */
+  const reused = Boolean(warm && !warm.fresh);
+  // In a guest another scenario used, the scenario's dmesg() and verdict start at its own marker;
+  // the first one in a guest (booted for it, or ahead) is judged on the whole log, boot included.
+  const logView = reused
     ? (log: string) => {
         x.failuresBeforeLogRead ??= x.expect.failures.length;
         return sinceMarker(log, marker);
@@ -354,14 +363,6 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult =>
     emptyResult(info, { steps: x.steps, failures: [...x.expect.failures], observations: [...x.expect.observations], artifacts: x.artifacts, phases: phaseTimings(state.began, Date.now()), ...partial });
 
-  // A guest booted ahead counts its wait as this scenario's boot phase.
-  const waitFrom = Date.now();
-  const warm = reuse ? (lane.warm ?? (await lane.ahead?.take(guestKey(job)))) : undefined;
-  lane.warm = undefined;
-  const state: JobState = { phase: warm ? 'setup' : 'boot', devices: {}, booted: warm?.booted, began: warm?.fresh ? [{ phase: 'boot', at: waitFrom }] : [] };
-  if (!warm) enter(state, 'boot');
-  /** It runs in a guest another scenario used (a guest booted ahead is fresh). */
-  const reused = Boolean(warm && !warm.fresh);
   // Earlier scenarios' DMAR messages count against this one's rate limit: leave it room (ratelimit.ts).
   const paceMs = warm?.dmar && opts.paceDmar !== false ? Math.round(paceSeconds(warm.dmar.tokens, warm.dmar.guestS + (Date.now() - warm.dmar.hostMs) / 1000) * 1000) : 0;
   // The guest's own teardown (QEMU, SSH): the warm guest's, or a new one's.
@@ -381,7 +382,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
         state.booted = await bootFor(job, opts, guestCleanup, guestDir, hard.signal);
         if (reuse) idleDrivers = await bootDrivers(state.booted, job.machine);
       }
-      if (reuse) serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
+      if (reused) serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
       // The marker goes out in the setup's first exec: each exec is a round trip (~55 ms under TCG).
       await runTasks(job, opts, state, hard.signal, x, reuse ? `echo ${quote(marker)} > /dev/kmsg` : undefined, paceMs);
     })();
@@ -419,7 +420,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     }
     read = interrupted ? null : await collectDmesg(state.booted, logScanMs * scale);
     const fullDmesg = read?.log ?? null;
-    const dmesg = fullDmesg === null ? null : reuse ? sinceMarker(fullDmesg, marker) : fullDmesg;
+    const dmesg = fullDmesg === null ? null : reused ? sinceMarker(fullDmesg, marker) : fullDmesg;
     if (dmesg !== null) {
       await writeFile(join(dir, 'dmesg.txt'), dmesg);
       x.artifacts.dmesg = x.rel(join(dir, 'dmesg.txt'));

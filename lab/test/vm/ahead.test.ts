@@ -2,6 +2,8 @@
 // needs. That guest is fresh: the first scenario in it is judged as in any fresh guest (a failure
 // is its own, never re-run as a reused guest's), its artifacts point at that guest's files, and
 // the scenario after a failure gets a clean guest. Real guests, one lane.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
 import type { ScenarioResult } from '../../src/report/events.ts';
 import { liveQemus, missingArtifacts, runFixtures } from './harness.ts';
@@ -34,6 +36,14 @@ test.serial('the scenario after the failure gets a clean guest and passes', (t) 
   const r = row('c-runs-after-on-pt');
   t.is(r.status, 'passed', JSON.stringify(r.failures));
   t.not(r.artifacts['qemu-cmdline'], row('b-fails-in-a-guest-booted-ahead').artifacts['qemu-cmdline']);
+});
+
+test.serial('the first scenario in a guest is judged on its whole kernel log, boot included', (t) => {
+  // A boot-time oops or WARN belongs to the first verdict in that guest, handed on or not.
+  for (const id of ['a-runs-on-default', 'b-fails-in-a-guest-booted-ahead', 'c-runs-after-on-pt']) {
+    const dmesg = readFileSync(join(runDir, row(id).artifacts.dmesg!), 'utf8');
+    t.regex(dmesg, /Linux version \d/, id);
+  }
 });
 
 test.serial('every artifact a result names is on disk', (t) => {

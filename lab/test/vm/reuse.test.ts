@@ -8,6 +8,8 @@
 // cannot explain is reported as the difference it is. With pacing (the default) the runner waits
 // for room in the window instead, and the scenario after the burst keeps its reused verdict.
 // Real guests, one lane.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
 import type { ScenarioResult } from '../../src/report/events.ts';
 import { liveQemus, missingArtifacts, runFixtures } from './harness.ts';
@@ -55,6 +57,8 @@ test.serial('a DMA scenario runs in the reused guest, sees only its own log, and
   t.not(firstPhase(r), 'boot', 'it ran in the guest d-after handed on');
   t.is(r.notes, undefined);
   t.deepEqual(r.dmar.observed.map((f) => f.address), ['0x40000000', '0x40001000', '0x40002000']);
+  // Its verdict's log starts at its marker: the boot is the first scenario's.
+  t.notRegex(readFileSync(join(runDir, r.artifacts.dmesg!), 'utf8'), /Linux version \d/);
 });
 
 test.serial('faults the earlier scenario pushed over the rate limit do not decide: run again fresh, passed, with a note', (t) => {
