@@ -88,6 +88,35 @@ function plan(script: readonly ScriptItem[]): PlannedStep[] {
   return steps;
 }
 
+/** The argv of `vfio-probe run`, for a guest script that runs it itself (the reset does). */
+export function probeArgv(timeScale: number, command: string, args: readonly string[] = []): string[] {
+  return ['vfio-probe', '--time-scale', String(Math.max(1, Math.ceil(timeScale))), command, ...args];
+}
+
+/**
+ * Reads what one `vfio-probe run` of `script` printed (the parsed JSON): each step is checked
+ * against its op's schema and the labelled ones are returned under their labels.
+ */
+export function readRun<const S extends readonly ScriptItem[]>(script: S, value: unknown): StepResults<S> {
+  const steps = plan(script);
+  const out = parseProbeOutput(runSchema, value, 'run');
+  if (out.steps.length !== steps.length) throw new ProbeOutputError('run', ['steps'], `${out.steps.length} step results for ${steps.length} steps`);
+  const results: Record<string, AnyOutcome> = {};
+  steps.forEach((s, i) => {
+    const what = `run step ${i + 1} "${s.text}"${s.label ? ` (${s.label})` : ''}`;
+    const outcome = parseStep(out.steps[i], what);
+    const sent = s.text.trim().split(/\s+/)[0];
+    if (outcome.op !== sent) throw new ProbeOutputError(what, ['op'], `field "op": "${outcome.op}" for a "${sent}" step`);
+    if (s.label) results[s.label] = outcome;
+  });
+  return results as StepResults<S>;
+}
+
+/** The texts of a script's steps, in order, as `vfio-probe run` takes them. */
+export function stepTexts(script: readonly ScriptItem[]): string[] {
+  return plan(script).map((s) => s.text);
+}
+
 export class Probe {
   private readonly timeScale: number;
   private readonly record?: (run: ProbeRun) => void;
@@ -102,7 +131,7 @@ export class Probe {
 
   /** Runs a probe command and parses its JSON output (unvalidated). */
   private async json(command: string, args: string[] = []): Promise<unknown> {
-    const line = quoteArgv(['vfio-probe', '--time-scale', String(this.timeScale), command, ...args]);
+    const line = quoteArgv(probeArgv(this.timeScale, command, args));
     const r = await this.vm.exec(line);
     this.record?.({ command: line, exitCode: r.exitCode, ms: r.ms, stdout: r.stdout, stderr: r.stderr });
     if (r.exitCode !== 0) throw new LabError(`guest probe failed (exit ${r.exitCode}): ${line}\n${r.stderr.trim() || r.stdout.trim()}`);
@@ -119,18 +148,7 @@ export class Probe {
    * gives `r.detach.errname`. Every step's output is checked against its op's schema.
    */
   async run<const S extends readonly ScriptItem[]>(...script: S): Promise<StepResults<S>> {
-    const steps = plan(script);
-    const out = parseProbeOutput(runSchema, await this.json('run', steps.map((s) => s.text)), 'run');
-    if (out.steps.length !== steps.length) throw new ProbeOutputError('run', ['steps'], `${out.steps.length} step results for ${steps.length} steps`);
-    const results: Record<string, AnyOutcome> = {};
-    steps.forEach((s, i) => {
-      const what = `run step ${i + 1} "${s.text}"${s.label ? ` (${s.label})` : ''}`;
-      const outcome = parseStep(out.steps[i], what);
-      const sent = s.text.trim().split(/\s+/)[0];
-      if (outcome.op !== sent) throw new ProbeOutputError(what, ['op'], `field "op": "${outcome.op}" for a "${sent}" step`);
-      if (s.label) results[s.label] = outcome;
-    });
-    return results as StepResults<S>;
+    return readRun(script, await this.json('run', stepTexts(script)));
   }
 
   /** `vfio-probe parked PATH`: open, the parked sweep, close. */

@@ -25,7 +25,7 @@ import { createExpect } from './expect.ts';
 import type { Job } from './planner.ts';
 import { Probe, type ProbeRun } from './probe.ts';
 import { withVmmImage } from '../image/vmm.ts';
-import { beginMarker, checkedReset, driversScript, parseDrivers, sinceMarker } from './reset.ts';
+import { afterScript, beginMarker, driversScript, parseDrivers, readReset, resetAfter, sinceMarker, splitAfter } from './reset.ts';
 import { dmarMessagesMayBeSuppressed, dmarTokenTimes, failureMayComeFromDroppedMessages, paceSeconds, timestampedDmesg, uptimeSeconds } from './ratelimit.ts';
 import { judgeScenario } from './verdict.ts';
 
@@ -418,7 +418,11 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
       // A panicking guest takes a moment to end QEMU (panic=-1): let it, so the verdict sees it.
       for (let i = 0; i < 30 && !machine.hasExited && /Kernel panic/.test((await readSerial(machine.serialLog)).slice(serialFrom)); i++) await sleep(100);
     }
-    read = interrupted ? null : await collectDmesg(state.booted, logScanMs * scale);
+    // A guest that may be handed on is reset in the same exec as the log read, before it: what
+    // the kernel logs while the devices are rebound and re-bound (a WARN) is this scenario's.
+    const used = Object.values(state.devices) as GuestDevice[];
+    const mayPass = reuse && !interrupted && error === undefined && x.expect.failures.length === 0 && machine !== undefined && !machine.hasExited;
+    read = interrupted ? null : await collectDmesg(state.booted, logScanMs * scale, mayPass ? resetAfter(used, idleDrivers ?? new Map(), scale) : undefined);
     const fullDmesg = read?.log ?? null;
     const dmesg = fullDmesg === null ? null : reused ? sinceMarker(fullDmesg, marker) : fullDmesg;
     if (dmesg !== null) {
@@ -460,7 +464,14 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     if (r.status === 'passed' && reuse) {
       // Without interrupt remapping every BIND is refused (EPERM): a new user gets that, not a leak.
       const expectedBind = machineProfile(job.machine).iommu.intremap ? 0 : EPERM;
-      const check = await checkedReset(state.booted!.vm, Object.values(state.devices) as GuestDevice[], idleDrivers ?? new Map(), expectedBind).catch((e: Error) => ({ leaks: [], notReusable: [`reset check failed: ${e.message}`] }));
+      // A reset that did not finish where the log could still be read left a guest its next user
+      // would hang in: the scenario's doing, as any other leak.
+      const check =
+        read?.reset != null
+          ? readReset(read.reset, used, idleDrivers ?? new Map(), expectedBind)
+          : read?.resetError
+            ? { leaks: [`the reset did not finish (${read.resetError})`], notReusable: [] }
+            : { leaks: [], notReusable: ['no reset ran'] };
       if (check.leaks.length > 0) {
         leaks.push(...check.leaks.map((l) => `left for the next user of the guest: ${l}`));
         r.status = 'failed';
@@ -575,17 +586,45 @@ function scenarioContext(
   };
 }
 
+/** The kernel log after a scenario, and what the reset before it printed. */
+interface AfterRead {
+  log: string;
+  /** The guest's uptime at the read, for pacing its next user. */
+  guestS: number | null;
+  atMs: number;
+  /** The reset's part of the output (null: no reset ran, or it did not finish). */
+  reset: string | null;
+  /** Why a reset that was asked for did not finish. */
+  resetError?: string;
+}
+
 /**
  * The guest's kernel log with timestamps (timestampedDmesg: the DMAR rate-limit check reads
  * them, every scanner strips them), or null for a guest that is dead or hung rather than another
  * long wait.
  */
-async function collectDmesg(booted: Booted | undefined, timeoutMs: number): Promise<{ log: string; guestS: number | null; atMs: number } | null> {
+async function collectDmesg(booted: Booted | undefined, timeoutMs: number, reset?: string): Promise<AfterRead | null> {
   if (!booted || booted.machine.hasExited) return null;
+  const read = async (script: string) => {
+    const r = await booted.vm.exec(script, { timeoutMs });
+    if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr.trim().slice(0, 200)}`);
+    return { stdout: r.stdout, guestS: uptimeSeconds(r.stderr), atMs: Date.now() };
+  };
+  let resetError: string | undefined;
+  if (reset) {
+    try {
+      const r = await read(afterScript(reset, timestampedDmesg));
+      const parts = splitAfter(r.stdout);
+      if (parts) return { log: parts.rest, guestS: r.guestS, atMs: r.atMs, reset: parts.reset };
+      resetError = 'its output lacks the line that ends it';
+    } catch (error) {
+      resetError = (error as Error).message;
+    }
+  }
+  // Without a reset, or after one that did not finish: the log alone.
   try {
-    const r = await booted.vm.exec(timestampedDmesg, { timeoutMs });
-    if (r.exitCode !== 0) return null;
-    return { log: r.stdout, guestS: uptimeSeconds(r.stderr), atMs: Date.now() };
+    const r = await read(timestampedDmesg);
+    return { log: r.stdout, guestS: r.guestS, atMs: r.atMs, reset: null, ...(resetError ? { resetError } : {}) };
   } catch {
     return null;
   }

@@ -6,7 +6,8 @@
 // faults the earlier scenario's messages pushed over the limit runs again fresh, with a note; a
 // leak the reused attempt showed still fails it then, and a failure there that dropped messages
 // cannot explain is reported as the difference it is. With pacing (the default) the runner waits
-// for room in the window instead, and the scenario after the burst keeps its reused verdict.
+// for room in the window instead, and the scenario after the burst keeps its reused verdict. What
+// the kernel logs during a reset belongs to the scenario before it.
 // Real guests, one lane.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,6 +97,16 @@ test.serial('a rate-limited attempt that failed for a reason its log cannot expl
   t.regex(r.failures[0]!, /^fails in a reused guest, passes fresh: the guest is clean: expected .*clean.*, got .*marked/);
   t.regex(r.notes?.[0] ?? '', /^its DMAR messages in the reused guest may have been rate-limited \(.+\); its failure there does not depend on them$/);
   t.true(Object.keys(r.artifacts).some((k) => k.startsWith('fresh-')), Object.keys(r.artifacts).join(' '));
+});
+
+test.serial('a WARN while the reset rebinds the device fails the scenario that ran; the next is unaffected', (t) => {
+  const r = row('k-warns-in-the-reset');
+  t.is(r.status, 'failed', JSON.stringify(r.failures));
+  t.deepEqual(r.findings.map((f) => f.title), ['WARNING in lkdtm_WARNING']);
+  t.false(r.failures.some((f) => /no WARN during the body/.test(f)), r.failures.join('\n'));
+  const next = row('l-after-the-warn');
+  t.is(next.status, 'passed', JSON.stringify(next.failures));
+  t.deepEqual(next.findings, []);
 });
 
 test.serial('the scenarios that hand their guests on pass', (t) => {
