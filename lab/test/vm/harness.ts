@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { bootGuest, prepareGuest, resolveAccel, type GuestArtifacts } from '../../src/lab.ts';
 import { machineProfile } from '../../src/qemu/profile.ts';
 import { CleanupStack } from '../../src/util/cleanup.ts';
@@ -18,6 +19,21 @@ import { runSession } from '../../src/scenario/session.ts';
 export const cache = cacheRoot();
 export const progress = createProgress({ quiet: true });
 export const fixtures = join(repoRoot, 'lab/test/fixtures');
+
+/**
+ * The release the default base builds, as Debian's package names it ("6.12.118-1" → "6.12.118"):
+ * read from dpkg, not from the lab, so a test of what the guest reports does not check the lab
+ * against itself, and does not go stale when Debian ships the next stable update.
+ */
+export async function debianRelease(): Promise<string> {
+  const { stdout } = await execa('dpkg-query', ['-W', '-f', '${Version}', 'linux-source-6.12']);
+  const release = /^\d+\.\d+\.\d+/.exec(stdout)?.[0];
+  if (!release) throw new Error(`linux-source-6.12: no release in its version "${stdout}"`);
+  return release;
+}
+
+/** A release as a regular expression source: dots matched literally. */
+export const releasePattern = (release: string) => release.replaceAll('.', '\\.');
 
 export async function guestFor(series: string[] = [], configs: string[] = []): Promise<GuestArtifacts> {
   return prepareGuest({ series, configs, baseConfig: 'tinyconfig', cwd: repoRoot }, cache, progress);

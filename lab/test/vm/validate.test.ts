@@ -14,7 +14,7 @@ const env = { LAB_NO_BOOTSTRAP: '1', CI: '1' };
 test.serial('--each names patch 2/3 of a series whose second patch does not build, with its error', async (t) => {
   const r = await execa(labw, ['validate', '--each', '--series', join(fixtures, 'series/second-patch-breaks-build.mbox'), 'parked-fd'], { reject: false, env });
   t.is(r.exitCode, 1, r.stderr.slice(-1500));
-  t.regex(r.stdout, /^build patch 1\/3 "Makefile: mark kernels built from the validate test series" .*: ok/m);
+  t.regex(r.stdout, /^build patch 1\/3 "localversion: mark kernels built from the validate test series" .*: ok/m);
   t.regex(r.stdout, /^build patch 2\/3 "vfio: check for a parked FD through a helper that was never added" .*: BROKEN — the first patch that does not build$/m);
   t.regex(r.stdout, /vfio_main\.c:\d+:\d+: error: implicit declaration of function ‘vfio_df_is_parked’/);
   t.notRegex(r.stdout, /^build patch 3\/3/m);
