@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
+import { memoByStamps } from '../util/memo.ts';
 import { LabError } from '../util/errors.ts';
 import { fingerprintOfLine, publicKeyLine } from '../util/host-key.ts';
 import { keyOf, sha256File } from '../util/hash.ts';
@@ -36,8 +37,12 @@ export function parseLdd(output: string): string[] {
   return libs;
 }
 
+/** Remembered while the binary, the libraries and the loader's cache are unchanged (util/memo.ts). */
 async function sharedLibs(binary: string): Promise<string[]> {
-  return parseLdd((await execa('ldd', [binary])).stdout);
+  return memoByStamps(`ldd ${binary}`, async () => {
+    const libs = parseLdd((await execa('ldd', [binary])).stdout);
+    return { value: libs, files: [binary, ...libs, '/etc/ld.so.cache'] };
+  });
 }
 
 async function stageFile(staging: string, from: string, to = from, mode?: number): Promise<void> {

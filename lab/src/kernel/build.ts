@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { memoByStamps, resolveCommand } from '../util/memo.ts';
 import { BuildProgress } from '../util/build-progress.ts';
 import { processCleanup } from '../util/cleanup.ts';
 import { Deadline } from '../util/deadline.ts';
@@ -54,9 +55,13 @@ export interface Kernel {
   compiler: string;
 }
 
+/** The first line of `gcc --version`: remembered while the gcc on PATH is the same file (util/memo.ts). */
 export async function compilerVersion(): Promise<string> {
-  const out = await execa('gcc', ['--version'], { reject: false });
-  return out.stdout.split('\n')[0] ?? 'unknown';
+  const gcc = resolveCommand('gcc');
+  return memoByStamps(`gcc --version ${gcc}`, async () => {
+    const out = await execa('gcc', ['--version'], { reject: false });
+    return { value: out.stdout.split('\n')[0] ?? 'unknown', files: out.exitCode === 0 && gcc ? [gcc] : [] };
+  });
 }
 
 interface Prepared {

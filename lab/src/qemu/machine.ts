@@ -43,6 +43,9 @@ export class Machine {
   private exited = false;
   private exitInfo = '';
   private described: string | undefined;
+  /** Settles when QEMU has exited: stop() waits on it rather than polling (~25 ms a teardown). */
+  private readonly ended: Promise<void>;
+  private markEnded!: () => void;
 
   private constructor(
     readonly id: string,
@@ -53,6 +56,7 @@ export class Machine {
     private readonly child: ResultPromise,
     private readonly cache: string,
   ) {
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));
     // execa rejects on non-zero exit; the machine reports exits through `exited` instead.
     child.then(
       (r) => this.onExit(describeQemuExit(r), ''),
@@ -65,6 +69,15 @@ export class Machine {
     this.described = description;
     this.exitInfo = stderr ? `${description}: ${stderr}` : description;
     log().info({ vm: this.id, info: this.exitInfo }, 'qemu exited');
+    this.markEnded();
+  }
+
+  /** Waits up to ms for QEMU to exit; true if it has. */
+  private async exitWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    return this.exited;
   }
 
   /** "QEMU exited (signal 9)" / "QEMU exited (status 1)" once QEMU has exited; undefined while it runs. */
@@ -150,7 +163,8 @@ export class Machine {
           hint: 'the serial log shows how far it got',
         });
       }
-      await sleep(50);
+      // A read of a few kB: every 20 ms costs nothing, and the marker is seen ~15 ms sooner than at 50.
+      await sleep(20);
     }
   }
 
@@ -158,9 +172,10 @@ export class Machine {
   async stop(): Promise<void> {
     if (!this.exited && this.child.pid) {
       this.child.kill('SIGTERM');
-      for (let i = 0; i < 40 && !this.exited; i++) await sleep(50);
-      if (!this.exited) this.child.kill('SIGKILL');
-      for (let i = 0; i < 40 && !this.exited; i++) await sleep(50);
+      if (!(await this.exitWithin(2000))) {
+        this.child.kill('SIGKILL');
+        await this.exitWithin(2000);
+      }
     }
     await unregisterVm(this.cache, this.id);
     await rm(dirname(this.paths.qmpSocket), { recursive: true, force: true });

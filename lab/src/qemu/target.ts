@@ -3,6 +3,7 @@
 // (cli/qemu-target.ts), into the binary, the directories an unpacked tree must be pointed at and
 // the version it reports; the argv builders and the Machine only read it.
 import { execa } from 'execa';
+import { resolveCommand, memoByStamps } from '../util/memo.ts';
 import { z } from 'zod';
 
 export const qemuTargetNames = ['7.2', '10'] as const;
@@ -67,8 +68,13 @@ export function targetArgs(target: QemuTarget): string[] {
 
 /** The first line of the target's `--version`, or null if it does not run. */
 export async function readQemuVersion(target: QemuTarget): Promise<string | null> {
-  const r = await execa(target.binary, ['--version'], { env: qemuEnv(target), reject: false, stdin: 'ignore' });
-  return r.exitCode === 0 ? (r.stdout.split('\n')[0]?.trim() ?? null) : null;
+  // Remembered while the binary is the same file (util/memo.ts): a failure is asked again.
+  const binary = resolveCommand(target.binary);
+  return memoByStamps(`qemu --version ${binary}`, async () => {
+    const r = await execa(target.binary, ['--version'], { env: qemuEnv(target), reject: false, stdin: 'ignore' });
+    const version = r.exitCode === 0 ? (r.stdout.split('\n')[0]?.trim() ?? null) : null;
+    return { value: version, files: version && binary ? [binary] : [] };
+  });
 }
 
 /** The target with the version it reports and the aw-bits default that version implies. */

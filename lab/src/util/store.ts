@@ -179,7 +179,7 @@ const verifiedFile = 'verified.json';
  * kernel entry has ~1000 files, and 1000 promised stats through libuv's pool took ~70 ms of
  * every lookup where the same stats made directly take a few.
  */
-function statStamp(path: string): string | null {
+export function statStamp(path: string): string | null {
   let s: BigIntStats | undefined;
   try {
     s = statSync(path, { bigint: true, throwIfNoEntry: false });
