@@ -43,9 +43,8 @@ export class Machine {
   private exited = false;
   private exitInfo = '';
   private described: string | undefined;
-  /** Settles when QEMU has exited: stop() waits on it rather than polling (~25 ms a teardown). */
+  /** Settles once onExit has run: stop() waits on it rather than polling (~25 ms a teardown). */
   private readonly ended: Promise<void>;
-  private markEnded!: () => void;
 
   private constructor(
     readonly id: string,
@@ -56,9 +55,8 @@ export class Machine {
     private readonly child: ResultPromise,
     private readonly cache: string,
   ) {
-    this.ended = new Promise((resolve) => (this.markEnded = resolve));
     // execa rejects on non-zero exit; the machine reports exits through `exited` instead.
-    child.then(
+    this.ended = child.then(
       (r) => this.onExit(describeQemuExit(r), ''),
       (e: { exitCode?: number; signal?: string; stderr?: string }) => this.onExit(describeQemuExit(e), e.stderr ? String(e.stderr).trim() : ''),
     );
@@ -69,7 +67,6 @@ export class Machine {
     this.described = description;
     this.exitInfo = stderr ? `${description}: ${stderr}` : description;
     log().info({ vm: this.id, info: this.exitInfo }, 'qemu exited');
-    this.markEnded();
   }
 
   /** Waits up to ms for QEMU to exit; true if it has. */

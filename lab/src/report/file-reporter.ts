@@ -1,7 +1,7 @@
 // The common shape of the file reporters (junit, tap, json): collect the run, render it with
 // a pure function, write the file atomically once.
 import { summarize, type Reporter, type RunEvent, type RunInfo, type ScenarioResult, type Summary } from './events.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 
 /** Everything a file format needs; the payload of run-end. */
 export interface RunReport {

@@ -4,8 +4,9 @@
 // package replaces the binary or a library: the stat stamps (size, mtime, ctime, inode) of those
 // files say so, as they do for the cache's artifacts (store.ts).
 import { accessSync, constants, realpathSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { writeFileAtomic } from './atomic-write.ts';
 import { sha256 } from './hash.ts';
 import { cacheRoot } from './paths.ts';
 import { statStamp } from './store.ts';
@@ -41,17 +42,9 @@ export async function memoByStamps<T>(name: string, compute: () => Promise<{ val
   const known = await readFile(path, 'utf8').then((text) => JSON.parse(text) as Entry<T>, () => null);
   if (known && Object.entries(known.stamps).every(([file, stamp]) => statStamp(file) === stamp)) return known.value;
   const { value, files } = await compute();
-  if (files.length === 0) return value;
-  const stamps: Record<string, string> = {};
-  for (const file of files) {
-    const stamp = statStamp(file);
-    if (stamp === null) return value; // nothing to check a later answer against: not remembered
-    stamps[file] = stamp;
-  }
-  const tmp = `${path}.${process.pid}`;
-  await mkdir(join(cache, 'memo'), { recursive: true })
-    .then(() => writeFile(tmp, JSON.stringify({ value, stamps } satisfies Entry<T>)))
-    .then(() => rename(tmp, path))
-    .catch(() => rm(tmp, { force: true }).catch(() => {}));
+  const stamps = Object.fromEntries(files.map((file) => [file, statStamp(file)]));
+  // Nothing to check a later answer against (no file, or one that cannot be stat'ed): not remembered.
+  if (files.length === 0 || Object.values(stamps).includes(null)) return value;
+  await writeFileAtomic(path, JSON.stringify({ value, stamps: stamps as Record<string, string> } satisfies Entry<T>)).catch(() => {});
   return value;
 }

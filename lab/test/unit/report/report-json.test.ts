@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../../src/report/atomic-write.ts';
+import { writeFileAtomic } from '../../../src/util/atomic-write.ts';
 import { FileReporter } from '../../../src/report/file-reporter.ts';
 import { JsonReporter, renderJson } from '../../../src/report/json.ts';
 import { events, feed, SERIAL_TAIL } from './report-fixture.ts';

@@ -1,9 +1,9 @@
-// Writes a report so that a reader (CI collecting artifacts, a second run) sees
+// Writes a file (a report, a memo) so that a reader (CI collecting artifacts, a second run) sees
 // either the previous file or the complete new one, never a truncated one.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { asDiskFull } from '../util/disk-full.ts';
+import { asDiskFull } from './disk-full.ts';
 
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
   const dir = dirname(path);
