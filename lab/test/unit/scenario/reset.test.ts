@@ -40,7 +40,10 @@ const e1000: GuestDevice = { name: 'e1000', bdf: '0000:00:04.0', cdev: '/dev/vfi
 /**
  * Runs the reset script on this host with each device's bind replaced by a line of its own (the
  * real one writes to /sys) and a vfio-probe that answers each step as `answer` says: what the
- * shell builds for the probe is what readReset must read back.
+ * shell builds for the probe is what readReset must read back. The script scans this host's
+ * /proc for vfio-probe processes and shares /tmp/lab-proof.err, as it may in a guest where one
+ * reset runs at a time: the tests that run it are serial, or one's fake probe is the other's
+ * leftover (seen once in CI: "process vfio-probe (pid 4793) still running").
  */
 async function resetOnHost(binds: Record<string, string>, answer: (step: string) => string, probeExit = 0): Promise<string> {
   const bin = mkdtempSync(join(tmpdir(), 'lab-fakeprobe-'));
@@ -67,7 +70,7 @@ const ok = {
   bind: `printf '{"op":"bind","args":["%s","i"],"ret":0,"errno":0,"errname":null,"out_devid":1}' $(echo "$s" | cut -d' ' -f2)`,
 } as Record<string, string>;
 
-test('the next user’s BIND runs in the reset’s own exec, on the cdevs the rebind named, and is read back', async (t) => {
+test.serial('the next user’s BIND runs in the reset’s own exec, on the cdevs the rebind named, and is read back', async (t) => {
   const out = await resetOnHost({ [nvme.bdf]: 'echo /dev/vfio/devices/vfio5 9', [e1000.bdf]: 'echo /dev/vfio/devices/vfio6 10' }, (op) => ok[op]!);
   t.regex(out, /^proof-exit 0$/m);
   t.regex(out, /"args":\["d0","\/dev\/vfio\/devices\/vfio5"\]/);
@@ -75,7 +78,7 @@ test('the next user’s BIND runs in the reset’s own exec, on the cdevs the re
   t.deepEqual(readReset(out, [nvme, e1000], new Map([[nvme.bdf, 'nvme'], [e1000.bdf, 'e1000']])), { leaks: [], notReusable: [] });
 });
 
-test('a device that does not come back is a leak, and the other is still proven under its own index', async (t) => {
+test.serial('a device that does not come back is a leak, and the other is still proven under its own index', async (t) => {
   const out = await resetOnHost({ [nvme.bdf]: 'echo "sh: write error: No such device" >&2', [e1000.bdf]: 'echo /dev/vfio/devices/vfio6 10' }, (op) => ok[op]!);
   t.notRegex(out, /"d0"/);
   const r = readReset(out, [nvme, e1000], new Map());
@@ -83,7 +86,7 @@ test('a device that does not come back is a leak, and the other is still proven 
   t.regex(r.leaks[0]!, /^nvme \(0000:00:03\.0\) could not be bound to vfio-pci again: sh: write error: No such device$/);
 });
 
-test('a BIND the next user is refused, or a probe that fails, is a leak naming the device and why', async (t) => {
+test.serial('a BIND the next user is refused, or a probe that fails, is a leak naming the device and why', async (t) => {
   const refused = await resetOnHost({ [nvme.bdf]: 'echo /dev/vfio/devices/vfio5 9' }, (op) => (op === 'bind' ? `printf '{"op":"bind","args":["d0","i"],"ret":-1,"errno":16,"errname":"EBUSY","out_devid":null}'` : ok[op]!));
   t.deepEqual(readReset(refused, [nvme], new Map()).leaks, ['nvme (0000:00:03.0) cannot be bound by the next user: BIND gives EBUSY, expected ok']);
   // Where BIND is refused to everyone by design (EPERM without interrupt remapping), that is no leak.
