@@ -4,6 +4,7 @@
 // TCG and a scenario ~1 s — and re-runs in a fresh guest anything that fails in a reused one.
 // Emits events; never prints.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { baseTimeouts, bootGuest, type GuestArtifacts } from '../lab.ts';
 import { timeScale } from '../qemu/accel.ts';
@@ -19,7 +20,7 @@ import { guestsBootedAhead } from '../util/parallel.ts';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { quote } from '../util/quote.ts';
-import { SkipSignal, type DeviceName, type ExpectedFault, type GuestDevice, type ScenarioContext } from './define.ts';
+import { SkipSignal, type DeviceName, type ExpectedFault, type GuestDevice, type ScenarioContext, type ScenarioOptions } from './define.ts';
 import { bindToVfio } from './devices.ts';
 import { createExpect } from './expect.ts';
 import type { Job } from './planner.ts';
@@ -28,6 +29,7 @@ import { withVmmImage } from '../image/vmm.ts';
 import { afterScript, beginMarker, driversScript, parseDrivers, readReset, resetAfter, sinceMarker, splitAfter } from './reset.ts';
 import { dmarMessagesMayBeSuppressed, dmarTokenTimes, failureMayComeFromDroppedMessages, paceSeconds, timestampedDmesg, uptimeSeconds } from './ratelimit.ts';
 import { judgeScenario } from './verdict.ts';
+import { Estimates, pickNext } from './schedule.ts';
 
 export interface RunnerOptions {
   guest: GuestArtifacts;
@@ -99,6 +101,8 @@ interface Lane {
   guests: number;
   warm?: Warm;
   ahead?: Prebooter;
+  /** What boots and warm scenarios took in this run so far (schedule.ts). */
+  estimates?: Estimates;
 }
 
 /**
@@ -112,20 +116,27 @@ interface Lane {
 class Prebooter {
   private readonly pending: { key: string; guest: Promise<Warm | undefined>; up: boolean }[] = [];
   private booted = 0;
+  /** Workers' own boots in flight: while they take every core, a boot ahead would only slow them. */
+  private workerBoots = 0;
 
-  /** `where` says which jobs are not taken yet (from) and which machines the workers hold. */
+  /** `where` says which jobs are not taken yet (in plan order) and which machines the workers hold. */
   constructor(
-    private readonly jobs: readonly Job[],
     private readonly opts: RunnerOptions,
-    private readonly where: () => { from: number; held: ReadonlySet<string> },
+    private readonly estimates: Estimates,
+    private readonly where: () => { remaining: readonly Job[]; held: ReadonlySet<string> },
   ) {}
+
+  /** The machines (guestKey) a guest was booted ahead for, up or still booting. */
+  keys(): Set<string> {
+    return new Set(this.pending.map((p) => p.key));
+  }
 
   /** Starts a boot for the first job not taken yet on whose machine no worker is and no guest waits. */
   ahead(): void {
-    if (this.opts.signal.aborted || this.pending.length >= guestsBootedAhead || this.pending.some((p) => !p.up)) return;
-    const { from, held } = this.where();
+    if (this.opts.signal.aborted || this.pending.length >= guestsBootedAhead || this.pending.some((p) => !p.up) || this.workerBoots >= availableParallelism()) return;
+    const { remaining, held } = this.where();
     const ready = (j: Job) => mayReuseGuest(j, this.opts) && missingConfig(j.scenario.scenario.options.requiresConfig, this.opts.kernelConfig).length === 0;
-    const job = this.jobs.slice(from).find((j) => ready(j) && !held.has(guestKey(j)) && !this.pending.some((p) => p.key === guestKey(j)));
+    const job = remaining.find((j) => ready(j) && !held.has(guestKey(j)) && !this.pending.some((p) => p.key === guestKey(j)));
     if (!job) return;
     const cleanup = new CleanupStack();
     processCleanup.push(`guest booted ahead for ${job.id}`, () => cleanup.run().then(() => undefined));
@@ -133,7 +144,7 @@ class Prebooter {
     const entry = { key: guestKey(job), guest: Promise.resolve<Warm | undefined>(undefined), up: false };
     entry.guest = (async (): Promise<Warm | undefined> => {
       try {
-        const booted = await bootFor(job, this.opts, cleanup, dir, this.opts.signal);
+        const booted = await bootFor(job, this.opts, cleanup, dir, this.opts.signal, this.estimates);
         return { key: entry.key, booted, cleanup, idleDrivers: await bootDrivers(booted, job.machine), dir, fresh: true };
       } catch (error) {
         if (!this.opts.signal.aborted) this.opts.progress.info(`a guest booted ahead for ${job.id} failed (${(error as Error).message.split('\n')[0]}); it boots its own`);
@@ -145,6 +156,21 @@ class Prebooter {
       }
     })();
     this.pending.push(entry);
+  }
+
+  /**
+   * A worker's own boot: counted while it runs, and a boot ahead may start when it ends. At a
+   * run's start every worker boots: on 2 cores under TCG three boots at once took 3.7-4.3 s
+   * each, against ~2.5 s for two.
+   */
+  async workerBoot<T>(boot: () => Promise<T>): Promise<T> {
+    this.workerBoots++;
+    try {
+      return await boot();
+    } finally {
+      this.workerBoots--;
+      this.ahead();
+    }
   }
 
   /** The guest booted ahead for this machine, once it is up; undefined if there is none (or it failed). */
@@ -171,21 +197,41 @@ async function retire(lane: Lane): Promise<void> {
   if (warm) await warm.cleanup.run();
 }
 
-/** Runs jobs, at most `jobs` guests at a time; results come back in job order. */
+/**
+ * Runs jobs, at most `jobs` guests at a time; results come back in job order. A free worker
+ * takes the job pickNext (schedule.ts) chooses: its own guest's machine first, then one a guest
+ * was booted ahead for, then plan order.
+ */
 export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = new Array(jobs.length);
-  let next = 0;
+  /** The jobs not started, in plan order. */
+  const remaining = jobs.map((job, i) => ({ job, i }));
   /** The machine (guestKey) each worker's current job runs on. */
   const held = new Map<number, string>();
-  const ahead = new Prebooter(jobs, opts, () => ({ from: next, held: new Set(held.values()) }));
+  const estimates = new Estimates();
+  const ahead = new Prebooter(opts, estimates, () => ({ remaining: remaining.map((r) => r.job), held: new Set(held.values()) }));
   const worker = async (id: number) => {
-    const lane: Lane = { id, guests: 0, ahead };
+    const lane: Lane = { id, guests: 0, ahead, estimates };
     try {
-      while (next < jobs.length && !opts.signal.aborted) {
-        const i = next++;
-        held.set(id, guestKey(jobs[i]!));
-        ahead.ahead();
-        results[i] = await runJob(jobs[i]!, opts, lane);
+      while (remaining.length > 0 && !opts.signal.aborted) {
+        const others = new Set([...held].filter(([w]) => w !== id).map(([, key]) => key));
+        const k = pickNext({
+          remaining: remaining.map(({ job }) => ({ key: guestKey(job), reusable: mayReuseGuest(job, opts), mayFault: mayFault(job.scenario.scenario.options) })),
+          ...(lane.warm ? { warm: lane.warm.key, warmPaces: paceMsIn(lane.warm, opts) > 0 } : {}),
+          held: others,
+          ahead: ahead.keys(),
+          bootMs: estimates.bootMs,
+          jobMs: estimates.jobMs,
+        });
+        if (k === undefined) break;
+        const [{ job, i }] = remaining.splice(k, 1) as [{ job: Job; i: number }];
+        held.set(id, guestKey(job));
+        // A worker about to boot its own guest starts none ahead: its boot ending does (workerBoot).
+        if (lane.warm?.key === guestKey(job)) ahead.ahead();
+        const r = await runJob(job, opts, lane);
+        results[i] = r;
+        estimates.job(r.ms - (r.phases?.find((p) => p.phase === 'boot')?.ms ?? 0));
+        held.delete(id);
       }
     } finally {
       held.delete(id);
@@ -213,6 +259,17 @@ function missingConfig(required: string[] | undefined, config: ReadonlyMap<strin
 export function mayReuseGuest(job: Job, opts: Pick<RunnerOptions, 'keepFailed' | 'reuseGuests'>): boolean {
   const o = job.scenario.scenario.options;
   return opts.reuseGuests !== false && !opts.keepFailed && !o.freshGuest;
+}
+
+/** How long a scenario that may fault would wait in this guest now, for room in the DMAR rate limit. */
+function paceMsIn(warm: Warm, opts: Pick<RunnerOptions, 'paceDmar'>): number {
+  if (!warm.dmar || opts.paceDmar === false) return 0;
+  return Math.round(paceSeconds(warm.dmar.tokens, warm.dmar.guestS + (Date.now() - warm.dmar.hostMs) / 1000) * 1000);
+}
+
+/** A scenario that does DMA (tag "dma") or declares a fault: the one the DMAR rate limit can cost a verdict. */
+export function mayFault(o: Pick<ScenarioOptions, 'tags' | 'expectedFaults'>): boolean {
+  return (o.tags ?? []).includes('dma') || (o.expectedFaults?.length ?? 0) > 0;
 }
 
 function guestKey(job: Job): string {
@@ -363,8 +420,10 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult =>
     emptyResult(info, { steps: x.steps, failures: [...x.expect.failures], observations: [...x.expect.observations], artifacts: x.artifacts, phases: phaseTimings(state.began, Date.now()), ...partial });
 
-  // Earlier scenarios' DMAR messages count against this one's rate limit: leave it room (ratelimit.ts).
-  const paceMs = warm?.dmar && opts.paceDmar !== false ? Math.round(paceSeconds(warm.dmar.tokens, warm.dmar.guestS + (Date.now() - warm.dmar.hostMs) / 1000) * 1000) : 0;
+  // Earlier scenarios' DMAR messages count against this one's rate limit: leave room to one that
+  // may fault (ratelimit.ts). One that does no DMA starts at once: an unexpected fault of its own
+  // over the limit still shows (its status line without its record) and runs it again fresh.
+  const paceMs = warm && mayFault(s.options) ? paceMsIn(warm, opts) : 0;
   // The guest's own teardown (QEMU, SSH): the warm guest's, or a new one's.
   const guestCleanup = warm?.cleanup ?? new CleanupStack();
   if (!warm) processCleanup.push(`guests of ${job.id}`, () => guestCleanup.run().then(() => undefined));
@@ -379,7 +438,8 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   try {
     const work = (async () => {
       if (!state.booted) {
-        state.booted = await bootFor(job, opts, guestCleanup, guestDir, hard.signal);
+        const boot = () => bootFor(job, opts, guestCleanup, guestDir, hard.signal, lane.estimates);
+        state.booted = await (lane.ahead ? lane.ahead.workerBoot(boot) : boot());
         if (reuse) idleDrivers = await bootDrivers(state.booted, job.machine);
       }
       if (reused) serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
@@ -508,10 +568,12 @@ async function bootDrivers(booted: Booted, machine: string): Promise<Map<string,
 }
 
 /** Boots the job's machine; with keepFailed the guest is started detached and kept if its scenario fails. */
-async function bootFor(job: Job, opts: RunnerOptions, cleanup: CleanupStack, dir: string, signal: AbortSignal): Promise<Booted> {
+async function bootFor(job: Job, opts: RunnerOptions, cleanup: CleanupStack, dir: string, signal: AbortSignal, estimates?: Estimates): Promise<Booted> {
   const image = job.scenario.scenario.options.image;
   const guest = image === 'lab' ? opts.guest : await withVmmImage(opts.guest, opts.cache, image);
+  const t0 = Date.now();
   const booted = await bootGuest({ guest, profile: machineProfile(job.machine, opts.qemu ? { qemu: opts.qemu } : {}), accel: opts.accel, dir, cache: opts.cache, cleanup, progress: opts.progress, signal, keep: opts.keepFailed });
+  estimates?.boot(Date.now() - t0);
   if (opts.keepFailed) cleanup.push(`qemu ${booted.machine.id}`, async () => (kept.has(booted) ? undefined : booted.machine.stop()));
   return booted;
 }

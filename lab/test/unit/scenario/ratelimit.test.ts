@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execa } from 'execa';
-import { dmarMessagesMayBeSuppressed, dmarTokenTimes, failureMayComeFromDroppedMessages, logSeconds, paceSeconds, timestampedDmesg, uptimeSeconds } from '../../../src/scenario/ratelimit.ts';
+import { dmarMessagesMayBeSuppressed, dmarStatusesWithoutRecord, dmarTokenTimes, failureMayComeFromDroppedMessages, logSeconds, paceSeconds, timestampedDmesg, uptimeSeconds } from '../../../src/scenario/ratelimit.ts';
 import { judgeScenario } from '../../../src/scenario/verdict.ts';
 import { parseDmarFaults, scanKernelLog } from '../../../src/scenario/watchdog.ts';
 
@@ -55,6 +55,22 @@ test('a window the earlier faults and the scenario\'s own fill together is flagg
   // The same faults spread over more than one interval fit their windows.
   const spread = [0, 0.5].flatMap((d) => fault(4 + d));
   t.is(dmarMessagesMayBeSuppressed(log(spread, at(11.5, marker), own), marker), null);
+});
+
+test('a status line without its record is a record the kernel dropped: flagged even where the window model sees room', (t) => {
+  // A reused guest under load (3 workers on 2 cores): three faults, then the 4th's record gone
+  // at 5.84 s of log time after the first, past the 5 s window by the log's clock.
+  const status = (s: number) => at(s, 'DMAR: DRHD: handling fault status reg 2');
+  const seen = log(fault(4.330901), fault(6.11968), fault(7.525295), at(8.9, marker), status(10.17495));
+  t.deepEqual(dmarStatusesWithoutRecord(seen.split('\n')), [10.17495]);
+  t.regex(dmarMessagesMayBeSuppressed(seen, marker)!, /^the kernel printed a DMAR fault status at 10\.175 s without its record/);
+  // The same faults with the record line: the window model alone decides, and sees it closed.
+  t.is(dmarMessagesMayBeSuppressed(log(seen, at(10.17517, 'DMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr 0x174c000 [fault reason 0x05] PTE Write access is not set')), marker), null);
+  // An orphan followed by another status is still an orphan; one with no pending fault (reg 1) runs no record loop.
+  t.deepEqual(dmarStatusesWithoutRecord([status(1), ...fault(2), at(3, 'DMAR: DRHD: handling fault status reg 1')]), [1]);
+  // Long before the marker (more than two windows) it says nothing of this scenario.
+  t.is(dmarMessagesMayBeSuppressed(log(status(1), at(20, marker), fault(20.5)), marker), null);
+  t.truthy(dmarMessagesMayBeSuppressed(log(status(12), at(20, marker), fault(20.5)), marker));
 });
 
 test('the kernel saying it dropped dmar_fault messages after the marker is always flagged', (t) => {
