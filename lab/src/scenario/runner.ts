@@ -101,8 +101,6 @@ interface Lane {
   guests: number;
   warm?: Warm;
   ahead?: Prebooter;
-  /** What boots and warm scenarios took in this run so far (schedule.ts). */
-  estimates?: Estimates;
 }
 
 /**
@@ -122,7 +120,8 @@ class Prebooter {
   /** `where` says which jobs are not taken yet (in plan order) and which machines the workers hold. */
   constructor(
     private readonly opts: RunnerOptions,
-    private readonly estimates: Estimates,
+    /** What boots and warm scenarios took in this run so far (schedule.ts). */
+    readonly estimates: Estimates,
     private readonly where: () => { remaining: readonly Job[]; held: ReadonlySet<string> },
   ) {}
 
@@ -136,7 +135,8 @@ class Prebooter {
     if (this.opts.signal.aborted || this.pending.length >= guestsBootedAhead || this.pending.some((p) => !p.up) || this.workerBoots >= availableParallelism()) return;
     const { remaining, held } = this.where();
     const ready = (j: Job) => mayReuseGuest(j, this.opts) && missingConfig(j.scenario.scenario.options.requiresConfig, this.opts.kernelConfig).length === 0;
-    const job = remaining.find((j) => ready(j) && !held.has(guestKey(j)) && !this.pending.some((p) => p.key === guestKey(j)));
+    const waiting = this.keys();
+    const job = remaining.find((j) => ready(j) && !held.has(guestKey(j)) && !waiting.has(guestKey(j)));
     if (!job) return;
     const cleanup = new CleanupStack();
     processCleanup.push(`guest booted ahead for ${job.id}`, () => cleanup.run().then(() => undefined));
@@ -211,7 +211,7 @@ export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<Scenari
   const estimates = new Estimates();
   const ahead = new Prebooter(opts, estimates, () => ({ remaining: remaining.map((r) => r.job), held: new Set(held.values()) }));
   const worker = async (id: number) => {
-    const lane: Lane = { id, guests: 0, ahead, estimates };
+    const lane: Lane = { id, guests: 0, ahead };
     try {
       while (remaining.length > 0 && !opts.signal.aborted) {
         const others = new Set([...held].filter(([w]) => w !== id).map(([, key]) => key));
@@ -231,7 +231,6 @@ export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<Scenari
         const r = await runJob(job, opts, lane);
         results[i] = r;
         estimates.job(r.ms - (r.phases?.find((p) => p.phase === 'boot')?.ms ?? 0));
-        held.delete(id);
       }
     } finally {
       held.delete(id);
@@ -438,7 +437,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   try {
     const work = (async () => {
       if (!state.booted) {
-        const boot = () => bootFor(job, opts, guestCleanup, guestDir, hard.signal, lane.estimates);
+        const boot = () => bootFor(job, opts, guestCleanup, guestDir, hard.signal, lane.ahead?.estimates);
         state.booted = await (lane.ahead ? lane.ahead.workerBoot(boot) : boot());
         if (reuse) idleDrivers = await bootDrivers(state.booted, job.machine);
       }

@@ -1,8 +1,9 @@
 // Which job a free worker takes next. Pure. Plan order says what runs first; a boot is what
 // costs (under TCG ~3 s against ~1.2 s for a scenario in a warm guest), so a worker first takes
 // a job its own guest can serve (one that does no DMA first while the guest's DMAR messages would
-// hold a DMA job back), then one a guest booted ahead waits for, then one whose machine nobody is on. A machine another worker is on is worth a second guest only while enough of its
-// jobs remain for both to finish sooner; else the worker stops and leaves them to that worker.
+// hold a DMA job back), then one a guest booted ahead waits for, then one whose machine nobody is
+// on. A machine another worker is on is worth a second guest only while enough of its jobs remain
+// for both to finish sooner; else the worker stops and leaves them to that worker.
 
 /** A job not started yet, as the scheduler sees it. */
 export interface Candidate {
