@@ -11,6 +11,6 @@ export async function outcomes(dir: string, name: string, statuses: Map<string, 
   const byId = new Map((report?.results ?? []).map((r) => [r.scenario.id, r]));
   return new Map([...statuses].map(([id, status]) => {
     const r = byId.get(id);
-    return [id, { status, failures: r?.failures, findings: r?.findings, error: r?.error }];
+    return [id, { status, failures: r?.failures, findings: r?.findings, error: r?.error, reusedOnly: r?.reusedOnly }];
   }));
 }

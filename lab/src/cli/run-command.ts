@@ -1,10 +1,11 @@
 // `./labw run` and `./labw list`.
 import { join } from 'node:path';
 import { createReporters } from '../report/create.ts';
-import { summarize, type ScenarioResult } from '../report/events.ts';
-import { mergeReports, readReport, replay } from '../report/merge.ts';
+import { summarize, type ScenarioResult, type ShardOf } from '../report/events.ts';
+import { formatSummary } from '../report/format.ts';
+import { mergeReports, readReport, readShard, replay } from '../report/merge.ts';
 import { parseShard, shard } from '../scenario/planner.ts';
-import { guestMemory, planScenarios } from './sub-session.ts';
+import { guestMemory, planScenarios, requireScenarios } from './sub-session.ts';
 import { writeReproduce } from './reproduce.ts';
 import { exitCodeFor, runSession } from '../scenario/session.ts';
 import { interruptExitCode, processCleanup } from '../util/cleanup.ts';
@@ -12,11 +13,11 @@ import { asDiskFull } from '../util/disk-full.ts';
 import { openLog } from '../util/log.ts';
 import { jobsFor } from '../util/parallel.ts';
 import { isInteractive } from '../util/progress.ts';
-import { ExitCode, UsageError } from '../util/errors.ts';
+import { ExitCode, LabError, UsageError } from '../util/errors.ts';
 import { kernelRequest, type Context, type KernelFlags, type QemuFlags } from './context.ts';
 import { ensureRunDir, runDir } from './guest-commands.ts';
 import { lostReports } from './lost-reports.ts';
-import { assertResumable } from './resume-check.ts';
+import { assertResumable, keptResults } from './resume-check.ts';
 import { resolveQemu } from './qemu-target.ts';
 
 export interface RunFlags extends KernelFlags, QemuFlags {
@@ -34,24 +35,26 @@ export interface RunFlags extends KernelFlags, QemuFlags {
 export async function runScenariosCommand(ctx: Context, patterns: string[], flags: RunFlags): Promise<number> {
   const planned = await planScenarios({ patterns, machine: flags.machine });
   let jobs = planned;
+  let shardOf: ShardOf | undefined;
   if (flags.shard) {
     const { index, count } = parseShardFlag(flags.shard);
     jobs = shard(planned, index, count);
+    shardOf = { index, count, planned: planned.length };
     ctx.progress.info(`shard ${index}/${count}: ${jobs.length} of ${planned.length} jobs`);
   }
-  // Resuming: scenarios that finished (passed, failed or skipped) keep their results; errored
-  // ones and those never reached run again, into the same run directory.
+  // Resuming: scenarios that reached a verdict (passed, failed or skipped) keep their results;
+  // errored and interrupted ones and those never reached run again, into the same run directory.
   let prior: ScenarioResult[] = [];
   if (flags.resume) {
     // Before anything is kept: old results are only this run's if it was run with these inputs.
     await assertResumable(flags.resume, kernelRequest(flags), jobs, ctx.cache, flags.qemu);
     const previous = await readReport(flags.resume).catch(() => null);
-    prior = (previous?.results ?? []).filter((r) => r.status !== 'errored' && jobs.some((j) => j.id === r.scenario.id));
+    prior = keptResults(previous?.results ?? [], jobs);
     jobs = jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
     ctx.progress.info(`resuming ${flags.resume}: ${prior.length} result(s) kept, ${jobs.length} scenario(s) to run`);
     if (jobs.length === 0) return exitCodeFor(summarize(prior, 0));
   }
-  if (jobs.length === 0) throw new UsageError(`no scenario matches ${patterns.join(' ')}`, { hint: 'see ./labw list' });
+  requireScenarios(jobs, patterns);
   const parallel = jobsFor(flags.jobs, guestMemory(jobs));
   // Before the run directory: a QEMU 10 that cannot be fetched is a usage-time error, not a run.
   const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
@@ -65,7 +68,7 @@ export async function runScenariosCommand(ctx: Context, patterns: string[], flag
   let summary;
   try {
     await writeReproduce(dir, patterns, flags);
-    ({ summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed, reuseGuests: flags.reuseGuests, prior, qemu }));
+    ({ summary } = await runSession({ jobs, kernel: kernelRequest(flags), runDir: dir, cache: ctx.cache, progress: ctx.progress, reporter, parallel, signal: ctx.signal, keepFailed: flags.keepFailed, reuseGuests: flags.reuseGuests, prior, qemu, shard: shardOf }));
   } catch (error) {
     // write(2)'s ENOSPC names no file: the run directory is where this run writes.
     throw asDiskFull(error, (error as NodeJS.ErrnoException).path ?? dir);
@@ -98,20 +101,31 @@ function parseShardFlag(spec: string) {
   }
 }
 
-/** `./labw report merge DIR…`: one set of reports from the run directories of several shards. */
+/**
+ * `./labw report merge DIR…`: one set of reports from the run directories of several shards.
+ * Shards that are not of one run are refused before anything is written; a merge that lacks a
+ * shard (or has one cut short) is written for inspection but exits 2, never as a smaller run.
+ */
 export async function mergeCommand(ctx: Context, dirs: string[], flags: { out?: string; reporter: string[] }): Promise<number> {
   if (dirs.length === 0) throw new UsageError('./labw report merge needs the run directories of the shards');
-  const reports = await Promise.all(dirs.map((d) => readReport(d).catch((e: unknown) => {
-    throw new UsageError(`${d}: no readable report.json (${(e as Error).message})`);
+  const reports = await Promise.all(dirs.map((d) => readShard(d).catch((e: unknown) => {
+    throw new UsageError((e as Error).message, { cause: e });
   })));
-  const dir = runDir(flags, 'merged');
-  let merged;
+  // Checked before the merged directory is made: a refused merge leaves nothing behind.
+  let checked;
   try {
-    merged = mergeReports(reports, dir);
+    checked = mergeReports(reports, '');
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(`cannot merge: ${(error as Error).message}`, { cause: error, hint: 'merge the run directories of the shards of one run (./labw run --shard I/N with the same inputs)' });
   }
+  const dir = runDir(flags, 'merged');
+  const merged = { ...checked, run: { ...checked.run, runDir: dir } };
   await replay(createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) }), merged.run, merged.results);
+  for (const s of merged.run.shards ?? []) ctx.progress.info(`  ${s.shard ? `shard ${s.shard.index}/${s.shard.count}` : s.runId}: ${formatSummary(s.summary, s.total)}`);
   ctx.progress.info(`merged ${dirs.length} run(s), ${merged.results.length} scenario results: ${dir}`);
+  if (!reports.some((r) => r.run.shard)) ctx.progress.info('warning: no report names its shard (run without --shard, or before shards were recorded): a missing one cannot be told');
+  if (merged.incomplete.length) {
+    throw new LabError(`incomplete: ${merged.incomplete.join('; ')}`, { hint: `the merged reports in ${dir} are for inspection only; merge every shard's run directory (resume a cut-short shard with --resume first)` });
+  }
   return exitCodeFor(summarize(merged.results, 0));
 }

@@ -9,14 +9,24 @@ import { plan, type Job, type PlanOptions } from '../scenario/planner.ts';
 import { runSession } from '../scenario/session.ts';
 import { machineProfile } from '../qemu/profile.ts';
 import { processCleanup } from '../util/cleanup.ts';
+import { UsageError } from '../util/errors.ts';
 import { repoRoot } from '../util/paths.ts';
 import { kernelRequest, type Context, type KernelFlags } from './context.ts';
 import { lostReports } from './lost-reports.ts';
-import { assertResumable } from './resume-check.ts';
+import { assertResumable, keptResults } from './resume-check.ts';
 import type { QemuTarget } from '../qemu/target.ts';
 
 export async function planScenarios(options: PlanOptions): Promise<Job[]> {
   return plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), options);
+}
+
+/**
+ * Patterns that leave nothing to run are a usage error, named, before anything is built: a
+ * session of no scenarios builds for minutes, then reports an empty table as "no regressions".
+ */
+export function requireScenarios(jobs: readonly Job[], patterns: readonly string[]): void {
+  if (jobs.length > 0) return;
+  throw new UsageError(patterns.length > 0 ? `no scenario matches ${patterns.join(' ')}` : 'there are no scenarios to run', { hint: 'see ./labw list' });
 }
 
 /** The RAM of each guest the jobs boot, for --jobs auto. */
@@ -34,7 +44,7 @@ export interface SubSession {
   jobs: Job[];
   kernel: KernelFlags;
   parallel: number;
-  /** Keep the finished (not errored) results a previous, interrupted attempt left in dir. */
+  /** Keep the verdicts (not errored or interrupted results) a previous, interrupted attempt left in dir. */
   resume?: boolean;
   /** The QEMU that runs the guests (--qemu, resolved). */
   qemu: QemuTarget;
@@ -45,7 +55,7 @@ export async function runSubSession(s: SubSession): Promise<Map<string, Status>>
   const sub = join(s.dir, s.name);
   // Kept results are only this session's if it was run with these inputs (exit 2 otherwise).
   if (s.resume) await assertResumable(sub, kernelRequest(s.kernel), s.jobs, s.ctx.cache, s.qemu.name);
-  const prior = s.resume ? ((await readReport(sub).catch(() => null))?.results ?? []).filter((r) => r.status !== 'errored') : [];
+  const prior = s.resume ? keptResults((await readReport(sub).catch(() => null))?.results ?? [], s.jobs) : [];
   const todo = s.jobs.filter((j) => !prior.some((r) => r.scenario.id === j.id));
   const statuses = (results: { scenario: { id: string }; status: Status }[]) => new Map<string, Status>(results.map((r) => [r.scenario.id, r.status]));
   s.ctx.progress.info(`${s.label}: ${todo.length} scenarios${prior.length ? ` (${prior.length} kept from the interrupted run)` : ''}`);

@@ -16,7 +16,7 @@ import { kernelRequest, type Context, type KernelFlags, type QemuFlags } from '.
 import { resolveQemu } from './qemu-target.ts';
 import type { QemuTarget } from '../qemu/target.ts';
 import { runDir } from './guest-commands.ts';
-import { guestMemory, planScenarios, runSubSession } from './sub-session.ts';
+import { guestMemory, planScenarios, requireScenarios, runSubSession } from './sub-session.ts';
 import { labScenariosOnly } from '../scenario/planner.ts';
 import { jobsFor } from '../util/parallel.ts';
 
@@ -64,6 +64,9 @@ interface ValidateRun {
  */
 export async function validateCommand(ctx: Context, patterns: string[], flags: ValidateFlags): Promise<number> {
   if (flags.series.length === 0) throw new UsageError('./labw validate needs --series', { hint: 'an mbox, a folder of patches, or REPO:A..B' });
+  // Before the series is read or a run directory made: patterns that match nothing are exit 2.
+  const jobs = labScenariosOnly(await planScenarios({ patterns }));
+  requireScenarios(jobs, patterns);
   const { patches, rawTexts } = await loadValidateSeries(flags.series);
   const dir = flags.resume ?? runDir(flags, 'validate');
   const lines: string[] = [];
@@ -80,7 +83,6 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
     return 1;
   }
 
-  const jobs = labScenariosOnly(await planScenarios({ patterns }));
   const parallel = jobsFor(flags.jobs, guestMemory(jobs));
   const qemu = await resolveQemu(flags.qemu, ctx.cache, (line) => ctx.progress.info(line));
   const session = (name: string, sessionFlags: KernelFlags, sessionJobs = jobs) =>

@@ -33,7 +33,7 @@ export function parseBaseSpec(spec: string | undefined, cwd = process.cwd()): Ba
   const raw = spec ?? defaultBase;
   // The ref may hold slashes (origin/master, refs/tags/v6.12): the repository decides the split.
   const at = /^(.+)@([^@]+)$/.exec(raw);
-  if (at && isRepo(resolve(cwd, at[1]!))) return { kind: 'git', repo: resolve(cwd, at[1]!), ref: at[2]! };
+  if (at && isRepo(resolve(cwd, at[1]!))) return { kind: 'git', repo: resolve(cwd, at[1]!), ref: gitRevision(`base ${raw}`, at[2]!) };
   const path = resolve(cwd, raw);
   if (!existsSync(path)) {
     const hint = spec === undefined ? 'install it with `apt-get install linux-source-6.12`, or pass --base' : 'give a kernel tarball, an unpacked tree, or a git repository (PATH or PATH@REF)';
@@ -50,6 +50,18 @@ export function parseBaseSpec(spec: string | undefined, cwd = process.cwd()): Ba
   return { kind: 'tarball', path };
 }
 
+/**
+ * A ref or range the user gave, before it reaches git: one that starts with "-" would be read
+ * as an option (`--output=FILE` makes format-patch write that file), so it is refused, named.
+ * The git calls pass --end-of-options before it as well, for a spec made some other way.
+ */
+export function gitRevision(what: string, revision: string): string {
+  if (!revision.startsWith('-')) return revision;
+  throw new UsageError(`${what}: the git ref or range "${revision}" starts with "-", which git would read as an option`, {
+    hint: 'name a commit, branch or tag: PATH@REF for a base, REPO:A..B for a series',
+  });
+}
+
 export async function resolveBase(spec: BaseSpec, cacheDir: string): Promise<ResolvedBase> {
   switch (spec.kind) {
     case 'tarball': {
@@ -57,7 +69,7 @@ export async function resolveBase(spec: BaseSpec, cacheDir: string): Promise<Res
       return { spec, identity: `tarball:${sum}`, describe: `${spec.path} sha256:${sum.slice(0, 16)}` };
     }
     case 'git': {
-      const out = await execa('git', ['-C', spec.repo, 'rev-parse', '--verify', `${spec.ref}^{commit}`], { reject: false });
+      const out = await execa('git', ['-C', spec.repo, 'rev-parse', '--verify', '--end-of-options', `${spec.ref}^{commit}`], { reject: false });
       if (out.exitCode !== 0) throw new UsageError(`base ${spec.repo}@${spec.ref}: not a commit (${out.stderr.trim()})`);
       return { spec, identity: `git:${out.stdout.trim()}`, describe: `${spec.repo}@${spec.ref} (${out.stdout.trim().slice(0, 12)})` };
     }

@@ -6,6 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { UsageError } from '../util/errors.ts';
+import { gitRevision } from './base.ts';
 import { labSeparator, parseMessages, toPatch, type Patch } from './mbox.ts';
 import { binary } from './mime.ts';
 import { planMbox } from './order.ts';
@@ -18,7 +19,7 @@ export type SeriesSpec =
 
 export function parseSeriesSpec(spec: string, cwd = process.cwd()): SeriesSpec {
   const range = /^(.+):([^:\s]+\.\.[^:\s]*)$/.exec(spec);
-  if (range && existsSync(resolve(cwd, range[1]!))) return { kind: 'git-range', repo: resolve(cwd, range[1]!), range: range[2]! };
+  if (range && existsSync(resolve(cwd, range[1]!))) return { kind: 'git-range', repo: resolve(cwd, range[1]!), range: gitRevision(`series ${spec}`, range[2]!) };
   const path = resolve(cwd, spec);
   if (!existsSync(path)) {
     throw new UsageError(`series ${spec}: no such file or directory`, {
@@ -63,7 +64,7 @@ export async function loadSeries(spec: SeriesSpec): Promise<Patch[]> {
     case 'git-range': {
       where = `${spec.repo}:${spec.range}`;
       // Bytes, not text: a commit may hold Latin-1 or any other encoding.
-      const out = await execa('git', ['-C', spec.repo, 'format-patch', '--stdout', '--no-signature', spec.range], {
+      const out = await execa('git', ['-C', spec.repo, 'format-patch', '--stdout', '--no-signature', '--end-of-options', spec.range], {
         reject: false,
         encoding: 'buffer',
         maxBuffer: 2 ** 30,

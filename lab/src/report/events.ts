@@ -79,6 +79,11 @@ export interface ScenarioResult {
   artifacts: Record<string, string>;
   /** How the result was reached, where that is not the usual way (e.g. re-run in a fresh guest, and why). */
   notes?: string[];
+  /**
+   * Failed in a guest an earlier scenario used, and passed when re-run in a fresh one ("fails in a
+   * reused guest, passes fresh"): failed, but not reproduced. Teeth counts it flaky, never caught.
+   */
+  reusedOnly?: true;
 }
 
 export interface RunInfo {
@@ -91,6 +96,24 @@ export interface RunInfo {
   /** The QEMU that ran the guests: what --qemu named (7.2, 10) and the first line of its --version. Absent in older reports. */
   qemu?: { target: string; version: string };
   total: number;
+  /** Present when the run was one shard of a plan (--shard I/N); `planned` counts the whole plan's jobs. */
+  shard?: ShardOf;
+  /** Present on a merged run (report merge): each shard's own run, total and counts, as it reported them. */
+  shards?: ShardSummary[];
+}
+
+export interface ShardOf {
+  index: number;
+  count: number;
+  planned: number;
+}
+
+export interface ShardSummary {
+  runId: string;
+  /** Which shard it was; absent for a report that names none (run without --shard, or older). */
+  shard?: ShardOf;
+  total: number;
+  summary: Summary;
 }
 
 export interface Summary {

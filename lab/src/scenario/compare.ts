@@ -9,6 +9,8 @@ export interface Outcome {
   failures?: readonly string[];
   findings?: readonly { kind: string; title: string }[];
   error?: { phase: string; message: string };
+  /** Failed in a reused guest only: the fresh re-run passed (ScenarioResult.reusedOnly). */
+  reusedOnly?: boolean;
 }
 
 /**

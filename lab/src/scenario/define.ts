@@ -14,8 +14,12 @@ export interface GuestDevice {
   group: number;
 }
 
-/** A DMAR fault a scenario expects; fields left out match anything. */
-export type ExpectedFault = Partial<Pick<DmarFault, 'access' | 'address'>> & { device?: DeviceName | string; reason?: RegExp | string };
+/**
+ * A DMAR fault a scenario expects. It is required, not only allowed: one that never comes fails
+ * the scenario. Device, direction and address (the IOVA, matched by page) are always named, so
+ * a declaration cannot be satisfied by some other fault; the reason is optional.
+ */
+export type ExpectedFault = Pick<DmarFault, 'access' | 'address'> & { device: DeviceName | string; reason?: RegExp | string };
 
 export interface ScenarioOptions {
   /** Devices moved to vfio-pci before the body runs. */
@@ -77,8 +81,21 @@ export function definedHere(s: Scenario): boolean {
   return defined.has(s);
 }
 
+/**
+ * Throws unless a declared fault names its device, direction and address: the type says so, and
+ * this says it to a scenario the type checker did not see (or a cast). A wildcard declaration
+ * would let any fault of the run stand in for the one the scenario means.
+ */
+export function checkExpectedFault(f: ExpectedFault, where: string): void {
+  const missing = (['device', 'access', 'address'] as const).filter((k) => typeof f?.[k] !== 'string' || f[k] === '');
+  if (missing.length > 0) throw new Error(`${where}: a declared DMAR fault must name its ${missing.join(', ')} (got ${JSON.stringify(f)})`);
+  if (f.access !== 'read' && f.access !== 'write') throw new Error(`${where}: a declared DMAR fault's access is "read" or "write" (got "${f.access}")`);
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(f.address)) throw new Error(`${where}: a declared DMAR fault's address is an IOVA such as 0x200000 (got "${f.address}")`);
+}
+
 export function scenario(name: string, options: ScenarioOptions, body: (ctx: ScenarioContext) => Promise<void>): Scenario {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`scenario name "${name}": use lower-case words joined by dashes`);
+  for (const f of options.expectedFaults ?? []) checkExpectedFault(f, `scenario ${name}`);
   const s: Scenario = {
     kind: 'iommufd-lab-scenario',
     name,

@@ -20,7 +20,7 @@ import { guestsBootedAhead } from '../util/parallel.ts';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import type { Progress } from '../util/progress.ts';
 import { quote } from '../util/quote.ts';
-import { SkipSignal, type DeviceName, type ExpectedFault, type GuestDevice, type ScenarioContext, type ScenarioOptions } from './define.ts';
+import { checkExpectedFault, SkipSignal, type DeviceName, type ExpectedFault, type GuestDevice, type ScenarioContext, type ScenarioOptions } from './define.ts';
 import { bindToVfio } from './devices.ts';
 import { createExpect } from './expect.ts';
 import type { Job } from './planner.ts';
@@ -28,6 +28,7 @@ import { Probe, type ProbeRun } from './probe.ts';
 import { withVmmImage } from '../image/vmm.ts';
 import { afterScript, beginMarker, driversScript, parseDrivers, readReset, resetAfter, sinceMarker, splitAfter } from './reset.ts';
 import { dmarMessagesMayBeSuppressed, dmarTokenTimes, failureMayComeFromDroppedMessages, paceSeconds, timestampedDmesg, uptimeSeconds } from './ratelimit.ts';
+import { Scope } from './scope.ts';
 import { judgeScenario } from './verdict.ts';
 import { Estimates, pickNext } from './schedule.ts';
 
@@ -320,6 +321,8 @@ interface Attempt {
   failuresBeforeLogRead?: number;
   /** Every probe command the body ran, with what it printed: the probe.ndjson artifact. */
   probeRuns: ProbeRun[];
+  /** Closed when the body's part ends (returned, threw, or cut off): the context refuses every call from then on. */
+  scope: Scope;
 }
 
 export async function runJob(job: Job, opts: RunnerOptions, lane: Lane = { id: 0, guests: 0 }): Promise<ScenarioResult> {
@@ -362,6 +365,7 @@ export async function runJob(job: Job, opts: RunnerOptions, lane: Lane = { id: 0
   return finish({
     ...first.result,
     status: 'failed',
+    reusedOnly: true,
     failures: [`fails in a reused guest, passes fresh: ${why}`, ...first.result.failures.slice(1)],
     artifacts: { ...first.result.artifacts, ...prefixed(fresh.result.artifacts, 'fresh-') },
     ...(first.rateLimited ? { notes: [`its DMAR messages in the reused guest may have been rate-limited (${first.rateLimited}); its failure there does not depend on them`] } : {}),
@@ -414,7 +418,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
         return sinceMarker(log, marker);
       }
     : undefined;
-  const x: Attempt = { dir, rel: (p) => relative(opts.runDir, p), artifacts: {}, steps: [], expect: createExpect(), runtimeFaults: [], scale, logView, probeRuns: [] };
+  const x: Attempt = { dir, rel: (p) => relative(opts.runDir, p), artifacts: {}, steps: [], expect: createExpect(), runtimeFaults: [], scale, logView, probeRuns: [], scope: new Scope() };
   const info = scenarioInfo(job);
   const result = (partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult =>
     emptyResult(info, { steps: x.steps, failures: [...x.expect.failures], observations: [...x.expect.observations], artifacts: x.artifacts, phases: phaseTimings(state.began, Date.now()), ...partial });
@@ -458,6 +462,9 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     error = e;
   } finally {
     watch.abort();
+    // From here on the verdict is being made: a body still running (cut off by its deadline or
+    // the wedge watch) can change nothing of it, and cannot touch the guest being judged.
+    x.scope.close(error === undefined ? 'its body had returned' : (error as Error).message?.split('\n')[0] ?? String(error));
   }
   let handedOn = false;
   /** The kernel log after the body, and the guest's clock for pacing its next user. */
@@ -606,10 +613,18 @@ function scenarioContext(
   x: Attempt,
 ): ScenarioContext {
   const s = job.scenario.scenario;
-  const { expect, steps } = x;
+  const { steps, scope } = x;
+  const expect = scope.guard(x.expect, 'expect');
+  const vm = scope.guard(x.logView ? booted.vm.withLogView(x.logView) : booted.vm, 'vm');
+  const record = async (step: StepResult) => {
+    // A step that ends after the scope closed is not the result's: its caller gets the refusal.
+    scope.check(`step "${step.title}"`);
+    steps.push(step);
+    await opts.reporter.onEvent({ type: 'step', scenarioId: job.id, step });
+  };
   return {
-    vm: x.logView ? booted.vm.withLogView(x.logView) : booted.vm,
-    probe: new Probe(booted.vm, { timeScale: x.scale, record: (run) => x.probeRuns.push(run) }),
+    vm,
+    probe: scope.guard(new Probe(vm, { timeScale: x.scale, record: (run) => x.probeRuns.push(run) }), 'probe'),
     // Scenarios without devices (the selftest pack) never read it.
     device: devices[s.options.devices[0] ?? 'nvme'] as GuestDevice,
     devices,
@@ -618,31 +633,34 @@ function scenarioContext(
     kernelConfig: opts.kernelConfig,
     machine: job.machine,
     kernel: { release: opts.guest.kernel.release, selftests: opts.guest.kernel.selftests },
-    expectFault: (fault) => x.runtimeFaults.push(fault),
+    expectFault: (fault) => {
+      scope.check('expectFault()');
+      checkExpectedFault(fault, `scenario ${job.id}: expectFault`);
+      x.runtimeFaults.push(fault);
+    },
     skip: (reason) => {
       throw new SkipSignal(reason);
     },
     attach: async (name, content) => {
+      scope.check(`attach("${name}")`);
       const path = join(x.dir, name);
       await writeFile(path, content);
       x.artifacts[name] = x.rel(path);
     },
     step: async (title, fn) => {
+      scope.check(`step "${title}"`);
       const st = Date.now();
-      const before = expect.failures.length;
+      const before = x.expect.failures.length;
+      let value: Awaited<ReturnType<typeof fn>>;
       try {
-        const value = await fn();
-        const failed = expect.failures.length > before;
-        const step: StepResult = { title, status: failed ? 'failed' : 'passed', ms: Date.now() - st, ...(failed ? { message: expect.failures.slice(before).join('\n') } : {}) };
-        steps.push(step);
-        await opts.reporter.onEvent({ type: 'step', scenarioId: job.id, step });
-        return value;
+        value = await fn();
       } catch (error) {
-        const step: StepResult = { title, status: 'errored', ms: Date.now() - st, message: (error as Error).message };
-        steps.push(step);
-        await opts.reporter.onEvent({ type: 'step', scenarioId: job.id, step });
+        await record({ title, status: 'errored', ms: Date.now() - st, message: (error as Error).message });
         throw error;
       }
+      const failed = x.expect.failures.length > before;
+      await record({ title, status: failed ? 'failed' : 'passed', ms: Date.now() - st, ...(failed ? { message: x.expect.failures.slice(before).join('\n') } : {}) });
+      return value;
     },
   };
 }

@@ -8,7 +8,7 @@ import { prepareGuest, resolveAccel, type GuestArtifacts } from '../lab.ts';
 import type { KernelRequest } from '../kernel/build.ts';
 import { configMap } from '../kernel/kconfig.ts';
 import { systemQemu, withVersion, type QemuTarget } from '../qemu/target.ts';
-import { summarize, type Reporter, type RunInfo, type ScenarioResult, type Summary } from '../report/events.ts';
+import { summarize, type Reporter, type RunInfo, type ScenarioResult, type ShardOf, type Summary } from '../report/events.ts';
 import type { Progress } from '../util/progress.ts';
 import { repoRoot } from '../util/paths.ts';
 import { groupByKernel, type Job } from './planner.ts';
@@ -36,6 +36,8 @@ export interface SessionOptions {
   prior?: ScenarioResult[];
   /** The QEMU that runs the guests (--qemu, resolved by the CLI). @default the system's */
   qemu?: QemuTarget;
+  /** Which shard of the plan these jobs are (--shard): recorded so a merge can tell one is missing. */
+  shard?: ShardOf;
 }
 
 /** The lab's own commit (and whether its tree had local changes), for reproducing a run. */
@@ -79,6 +81,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
     accel: verdict.accel,
     qemu: { target: qemu.name, version: qemu.version ?? 'unknown' },
     total: opts.jobs.length,
+    ...(opts.shard ? { shard: opts.shard } : {}),
   };
   await writeFile(join(opts.runDir, 'kernel.config'), kernelConfigText);
   await writeFile(

@@ -4,7 +4,7 @@
 // lockdep report, stall or hung task fails the scenario even when the probe died or QEMU is gone.
 import type { DmarFault, KernelFinding, ScenarioResult, Status } from '../report/events.ts';
 import type { ExpectedFault } from './define.ts';
-import { countFaultReports, parseDmarFaults, scanKernelLog, stripTimestamp, unexpectedFaults } from './watchdog.ts';
+import { countFaultReports, faultMatches, parseDmarFaults, scanKernelLog, stripTimestamp, unexpectedFaults } from './watchdog.ts';
 
 export interface Observed {
   /** Where the scenario was when it ended: boot, setup, scenario (the body) or watchdog. */
@@ -61,34 +61,67 @@ function article(kind: string): string {
   return /^[aeiou]/i.test(kind) ? 'an' : 'a';
 }
 
+/**
+ * Why the kernel log after a body that ended normally is missing: a guest that stopped answering
+ * or a QEMU that ended after the body. Without that log nothing after the body was checked, so it
+ * can never pass (a body that waited on the host side returns without noticing a hung guest).
+ */
+function lostAfterBody(o: Observed): string | undefined {
+  if (o.error || o.interrupted) return undefined;
+  const last = lastConsoleLine(o.serial);
+  const console = last ? `; last console line: ${last}` : '';
+  if (o.qemuExit) return `${o.qemuExit} after the body: its kernel log could not be read${console}`;
+  if (o.dmesg === null) return `guest stopped answering after the body: its kernel log could not be read${console}`;
+  return undefined;
+}
+
+/** Declared faults that never came: each must be matched by an observed fault of its device, direction and page (faultMatches). */
+export function missingFaults(observed: readonly DmarFault[], expected: readonly ExpectedFault[], devices: Readonly<Record<string, string>>): ExpectedFault[] {
+  return expected.filter((e) => !observed.some((f) => faultMatches(f, e, devices)));
+}
+
+function describeExpected(e: ExpectedFault): string {
+  return `DMA was expected to fault at IOVA ${e.address} (${e.access} by ${e.device}) and did not`;
+}
+
 export function judgeScenario(o: Observed): Verdict {
   // One report seen on dmesg and on the console counts once (scanKernelLog dedupes by line).
   const findings = scanKernelLog(`${o.dmesg ?? ''}\n${o.serial}`);
   // The serial console carries the DMAR lines too when dmesg could not be read.
   const faultSource = o.dmesg ?? o.serial;
   const observed = parseDmarFaults(faultSource);
-  const unexpected = unexpectedFaults(observed, [...o.expectedFaults], o.devices);
+  const unexpected = unexpectedFaults(observed, o.expectedFaults, o.devices);
   const dmar = {
-    expected: o.expectedFaults.map((e) => ({ device: String(e.device ?? '*'), access: e.access ?? ('*' as DmarFault['access']), address: e.address ?? '*', reason: String(e.reason ?? '*') })),
+    expected: o.expectedFaults.map((e) => ({ device: e.device, access: e.access, address: e.address, reason: String(e.reason ?? '*') })),
     observed,
     unexpected,
   };
-  const error = o.error ? { phase: o.error.phase ?? o.phase, message: describeError(o, findings) } : undefined;
+  const lost = lostAfterBody(o);
+  const error = o.error ? { phase: o.error.phase ?? o.phase, message: describeError(o, findings) } : lost ? { phase: 'watchdog', message: lost } : undefined;
   if (o.interrupted) return { status: 'interrupted', failures: [...o.failures], findings, dmar, error: { phase: o.phase, message: 'interrupted before the scenario finished: no verdict' } };
 
   const failures = [...o.failures];
+  let uncheckable: string | undefined;
   for (const f of findings) failures.push(`kernel log: ${f.title} (${f.line})`);
-  if (findings.length > 0 && error) failures.unshift(error.message);
-  // Faults are judged only when the body ran to the end: a scenario cut short may not have
-  // declared the faults it was about to expect.
-  if (!o.error) {
+  // Faults are judged only when the body ran to the end and its log was read: a scenario cut
+  // short may not have declared the faults it was about to expect.
+  if (!error) {
     for (const f of unexpected) failures.push(`undeclared DMAR fault: ${f.access} by ${f.device} at ${f.address} (${f.reason})`);
     const reports = countFaultReports(faultSource);
+    const missing = missingFaults(observed, o.expectedFaults, o.devices);
+    // The kernel rate-limits the detail lines (10 calls per 5 s, 3 a fault): a fault whose status
+    // line came without its record cannot be told apart from a missing one. That is not a pass,
+    // and not the kernel's failure either: the scenario faulted too often to be checked.
+    const dropped = reports - observed.length;
+    if (missing.length > 0 && dropped >= missing.length) uncheckable = `${missing.map(describeExpected).join('; ')}: ${dropped} fault report(s) lost their details to the kernel's DMAR rate limit, so this cannot be checked (space the faults out: at most 3 per 5 s)`;
+    else for (const e of missing) failures.push(describeExpected(e));
     if (o.expectedFaults.length === 0 && reports > 0 && observed.length === 0) failures.push(`the IOMMU reported ${reports} fault(s) (details rate-limited)`);
   }
-  let status: Status;
-  if (findings.length > 0) status = 'failed';
-  else if (error) status = 'errored';
-  else status = failures.length > 0 ? 'failed' : 'passed';
-  return { status, failures: status === 'errored' ? [...o.failures] : failures, findings, dmar, ...(error ? { error } : {}) };
+  // A failed expectation stays a failure when the body then threw, or the guest was lost after
+  // it: the report names both. Only an error with nothing failed before it is "errored".
+  const failed = findings.length > 0 || o.failures.length > 0 || lost !== undefined;
+  if (failed && error) failures.unshift(error.message);
+  const status: Status = failed ? 'failed' : error ? 'errored' : failures.length > 0 ? 'failed' : uncheckable ? 'errored' : 'passed';
+  const ended = error ?? (status === 'errored' && uncheckable ? { phase: 'watchdog', message: uncheckable } : undefined);
+  return { status, failures: status === 'errored' ? [...o.failures] : failures, findings, dmar, ...(ended ? { error: ended } : {}) };
 }

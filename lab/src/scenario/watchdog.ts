@@ -87,13 +87,19 @@ export function shortBdf(bdf: string): string {
   return bdf.replace(/^[0-9a-f]{4}:/, '');
 }
 
-export function faultMatches(fault: DmarFault, expected: ExpectedFault, devices: Record<string, string>): boolean {
+/** What a fault is matched against: a declared fault, or (in tests and tools) any part of one. */
+export type FaultPattern = Partial<ExpectedFault>;
+
+/** A DMAR fault is recorded per page (VT-d's fault info is the page address): compare pages. */
+const page = (address: string) => BigInt(address) >> 12n;
+
+export function faultMatches(fault: DmarFault, expected: FaultPattern, devices: Readonly<Record<string, string>>): boolean {
   if (expected.device !== undefined) {
     const bdf = devices[expected.device] ?? expected.device;
     if (shortBdf(bdf) !== fault.device) return false;
   }
   if (expected.access !== undefined && expected.access !== fault.access) return false;
-  if (expected.address !== undefined && BigInt(expected.address) !== BigInt(fault.address)) return false;
+  if (expected.address !== undefined && page(expected.address) !== page(fault.address)) return false;
   if (expected.reason !== undefined) {
     const ok = typeof expected.reason === 'string' ? fault.reason.includes(expected.reason) : expected.reason.test(fault.reason);
     if (!ok) return false;
@@ -102,6 +108,6 @@ export function faultMatches(fault: DmarFault, expected: ExpectedFault, devices:
 }
 
 /** Observed faults that no declared fault accounts for. */
-export function unexpectedFaults(observed: DmarFault[], expected: ExpectedFault[], devices: Record<string, string>): DmarFault[] {
+export function unexpectedFaults(observed: readonly DmarFault[], expected: readonly FaultPattern[], devices: Readonly<Record<string, string>>): DmarFault[] {
   return observed.filter((f) => !expected.some((e) => faultMatches(f, e, devices)));
 }

@@ -50,6 +50,15 @@ test('a ref with slashes is a ref of the repository (PATH@origin/x)', (t) => {
   t.deepEqual(parseBaseSpec(`${repo}@origin/linux-6.12.y`), { kind: 'git', repo, ref: 'origin/linux-6.12.y' });
 });
 
+test('a base ref that starts with "-" is refused before git sees it, and named', (t) => {
+  const repo = dir();
+  mkdirSync(join(repo, '.git'));
+  for (const ref of ['--output=/tmp/x', '-p']) {
+    const error = t.throws(() => parseBaseSpec(`${repo}@${ref}`), { instanceOf: UsageError });
+    t.is(error.message, `base ${repo}@${ref}: the git ref or range "${ref}" starts with "-", which git would read as an option`);
+  }
+});
+
 test('a git base larger than execa buffers (100 MB) is streamed whole', async (t) => {
   t.timeout(90_000);
   const repo = await kernelLikeRepo();

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,43 @@ test('a git range keeps the bytes of a Latin-1 commit', async (t) => {
   await git('commit', '-q', '-am', 'two');
   const [patch] = await loadSeries(parseSeriesSpec(`${repo}:HEAD~1..HEAD`));
   t.true(patch!.bytes.includes(Buffer.from('+caf\xe9\n', 'latin1')));
+});
+
+/** A scratch repository with commits one, two, three, each changing notes.txt. */
+async function threeCommits(): Promise<string> {
+  const repo = mkdtempSync(join(tmpdir(), 'repo-'));
+  const git = (...args: string[]) => execa('git', ['-C', repo, '-c', 'user.name=Lab', '-c', 'user.email=lab@example.org', ...args]);
+  await git('init', '-q');
+  for (const subject of ['one', 'two', 'three']) {
+    writeFileSync(join(repo, 'notes.txt'), `${subject}\n`);
+    await git('add', '.');
+    await git('commit', '-q', '-m', subject);
+  }
+  return repo;
+}
+
+test('a git range that starts with "-" is refused before git sees it, and named', async (t) => {
+  const repo = await threeCommits();
+  const written = join(mkdtempSync(join(tmpdir(), 'out-')), 'x');
+  for (const range of [`--output=${written}..HEAD`, '-p..HEAD']) {
+    const error = t.throws(() => parseSeriesSpec(`${repo}:${range}`), { instanceOf: UsageError });
+    t.is(error.message, `series ${repo}:${range}: the git ref or range "${range}" starts with "-", which git would read as an option`);
+  }
+  t.false(existsSync(written));
+});
+
+test('a range made past the parser reaches git as a revision, never as an option', async (t) => {
+  const repo = await threeCommits();
+  const written = join(mkdtempSync(join(tmpdir(), 'out-')), 'x');
+  // Read as an option, format-patch creates the file before it finds --stdout conflicting.
+  await t.throwsAsync(loadSeries({ kind: 'git-range', repo, range: `--output=${written}` }), { instanceOf: UsageError });
+  t.false(existsSync(written));
+});
+
+test('an ordinary git range still resolves to its commits in order', async (t) => {
+  const repo = await threeCommits();
+  const patches = await loadSeries(parseSeriesSpec(`${repo}:HEAD~2..HEAD`));
+  t.deepEqual(patches.map((p) => [p.index, p.subject]), [[1, 'two'], [2, 'three']]);
 });
 
 test.serial('patches out of [n/m] order are applied in n order, without b4', async (t) => {

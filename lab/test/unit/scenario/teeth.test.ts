@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
 import type { Outcome } from '../../../src/scenario/compare.ts';
-import { judgeModel, parseModelHeader, teethTable } from '../../../src/scenario/teeth.ts';
+import { loadScenarios } from '../../../src/scenario/loader.ts';
+import { labScenariosOnly, plan } from '../../../src/scenario/planner.ts';
+import { judgeModel, parseModelHeader, requireKnownCatches, teethTable } from '../../../src/scenario/teeth.ts';
+import { UsageError } from '../../../src/util/errors.ts';
 import { repoRoot } from '../../../src/util/paths.ts';
 
 test('reads the trailers of the repository’s RFC model', (t) => {
@@ -42,4 +46,43 @@ test('a claim that names an expectation holds only when that expectation is amon
   const other = judgeModel(model, baseline, runs({ 'a/x': { status: 'failed', failures: ['nvme read-bar0: expected EINVAL, got ENODEV'] } }));
   t.false(other.caught);
   t.is(other.missed[0]!.why, 'it failed, but not on "VFIO_DEVICE_GET_INFO"');
+});
+
+test('a failure only a reused guest showed is flaky: not caught, not changed, and said so', (t) => {
+  const baseline = runs({ 'a/x': 'passed', 'a/y': 'passed' });
+  const model = { file: 'm.patch', subject: 'm', catches: [{ id: 'a/x', expectation: 'GET_INFO' }] };
+  const reusedOnly = (why: string): Outcome => ({ status: 'failed', reusedOnly: true, failures: [`fails in a reused guest, passes fresh: ${why}`] });
+  const v = judgeModel(model, baseline, runs({ 'a/x': reusedOnly('GET_INFO: expected EINVAL, got ok'), 'a/y': reusedOnly('the guest is clean') }));
+  t.false(v.caught);
+  t.deepEqual(v.flaky, ['a/x', 'a/y']);
+  t.deepEqual(v.missed, []);
+  t.deepEqual(v.changed, []);
+  t.deepEqual(v.cells, { 'a/x': 'flaky', 'a/y': 'flaky' });
+  const table = teethTable([v], baseline);
+  t.regex(table, /^a\/x +passed +FLAKY/m);
+  t.regex(table, /^M1 m\.patch: NOT CAUGHT — m$/m);
+  t.regex(table, /^ {3}a\/x: flaky: fails in a reused guest, passes fresh \(not counted as caught\)$/m);
+  t.regex(table, /^ {3}a\/y: flaky: fails in a reused guest, passes fresh$/m);
+  t.regex(table, /detection rate: 0\/1 models caught \(2 flaky result\(s\): fail in a reused guest, pass fresh\)/);
+  // The same failure, reproduced in a fresh guest, is a catch.
+  t.true(judgeModel(model, baseline, runs({ 'a/x': { status: 'failed', failures: ['GET_INFO: expected EINVAL, got ok'] }, 'a/y': 'passed' })).caught);
+});
+
+test('a model naming a scenario that does not exist, or none, is refused before anything runs', (t) => {
+  const ids = new Set(['a/x', 'a/y@pt']);
+  t.notThrows(() => requireKnownCatches([{ file: 'ok.patch', subject: 's', catches: [{ id: 'a/x' }, { id: 'a/y@pt', expectation: 'e' }] }], ids));
+  const error = t.throws(() => requireKnownCatches([
+    { file: 'typo.patch', subject: 's', catches: [{ id: 'a/x' }, { id: 'a/z' }] },
+    { file: 'variant.patch', subject: 's', catches: [{ id: 'a/y@caching-mode' }] },
+    { file: 'silent.patch', subject: 's', catches: [] },
+  ], ids), { instanceOf: UsageError });
+  t.is(error.message, 'regression models with claims nothing can check: typo.patch names a/z, which is no scenario; variant.patch names a/y@caching-mode, which is no scenario; silent.patch names no scenario (no Lab-Catches: line)');
+});
+
+test('every regression model in the repository names only scenarios teeth runs', async (t) => {
+  const dir = join(repoRoot, 'kernel-patches/regressions');
+  const models = readdirSync(dir).filter((f) => f.endsWith('.patch')).map((f) => parseModelHeader(readFileSync(join(dir, f), 'utf8'), f));
+  const jobs = labScenariosOnly(plan(await loadScenarios(join(repoRoot, 'scenarios'), repoRoot), { patterns: [] }));
+  t.true(models.length > 0);
+  t.notThrows(() => requireKnownCatches(models, new Set(jobs.map((j) => j.id))));
 });

@@ -76,3 +76,49 @@ test('a kernel that oopses in an initcall and panics at boot: the oops leads, th
   t.deepEqual(v.findings.map((f) => f.title), ['BUG: kernel NULL pointer dereference in vfio_init', 'Kernel panic: Attempted to kill init!']);
   t.is(causeOf({ status: v.status, findings: v.findings, error: v.error }), 'tip kernel does not boot: BUG: kernel NULL pointer dereference in vfio_init');
 });
+
+test('a guest that stops answering after the body cannot pass: failed, with the last console line', (t) => {
+  // The body returned normally, but the log read after it got no answer (collectDmesg: null).
+  const v = judgeScenario({ ...base, phase: 'watchdog', dmesg: null });
+  t.is(v.status, 'failed');
+  t.is(v.error?.phase, 'watchdog');
+  t.is(v.failures[0], `guest stopped answering after the body: its kernel log could not be read; last console line: ${lastConsoleLine(clean)}`);
+});
+
+test('a QEMU that ends after the body cannot pass: failed, saying how it ended', (t) => {
+  const v = judgeScenario({ ...base, phase: 'watchdog', dmesg: null, qemuExit: 'QEMU exited (signal 15)' });
+  t.is(v.status, 'failed');
+  t.regex(v.failures[0]!, /^QEMU exited \(signal 15\) after the body: its kernel log could not be read/);
+});
+
+test('expectations that failed before the body threw: failed, naming the error and the expectations', (t) => {
+  const v = judgeScenario({ ...base, phase: 'scenario', failures: ['BIND: expected ok, got EINVAL'], error: { message: 'guest probe failed (exit 1): bad step' } });
+  t.is(v.status, 'failed');
+  t.deepEqual(v.failures, ['guest probe failed (exit 1): bad step', 'BIND: expected ok, got EINVAL']);
+  t.is(v.error?.message, 'guest probe failed (exit 1): bad step');
+});
+
+const writeFault = (address: string) => `DMAR: DRHD: handling fault status reg 2\nDMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr ${address} [fault reason 0x05] PTE Write access is not set\n`;
+
+test('a declared fault that never came fails the scenario, naming the IOVA, the direction and the device', (t) => {
+  const v = judgeScenario({ ...base, expectedFaults: [{ device: 'nvme', access: 'write', address: '0x200000' }] });
+  t.is(v.status, 'failed');
+  t.deepEqual(v.failures, ['DMA was expected to fault at IOVA 0x200000 (write by nvme) and did not']);
+});
+
+test('a declared fault is matched by address and direction: a fault elsewhere neither satisfies it nor passes', (t) => {
+  const v = judgeScenario({ ...base, dmesg: `${clean}\n${writeFault('0x300000')}`, expectedFaults: [{ device: 'nvme', access: 'write', address: '0x200000' }] });
+  t.is(v.status, 'failed');
+  t.deepEqual(v.failures, ['undeclared DMAR fault: write by 00:03.0 at 0x300000 (0x05 PTE Write access is not set)', 'DMA was expected to fault at IOVA 0x200000 (write by nvme) and did not']);
+  const read = judgeScenario({ ...base, dmesg: `${clean}\n${writeFault('0x200000')}`, expectedFaults: [{ device: 'nvme', access: 'read', address: '0x200000' }] });
+  t.true(read.failures.includes('DMA was expected to fault at IOVA 0x200000 (read by nvme) and did not'), JSON.stringify(read.failures));
+  t.is(judgeScenario({ ...base, dmesg: `${clean}\n${writeFault('0x200000')}`, expectedFaults: [{ device: 'nvme', access: 'write', address: '0x200000' }] }).status, 'passed');
+});
+
+test('a declared fault whose record the rate limit may have dropped is not checked, and says so: errored, not passed', (t) => {
+  // Two status lines, one record: the second fault's details were dropped by the kernel.
+  const dmesg = `${clean}\n${writeFault('0x200000')}DMAR: DRHD: handling fault status reg 2\n`;
+  const v = judgeScenario({ ...base, dmesg, expectedFaults: [{ device: 'nvme', access: 'write', address: '0x200000' }, { device: 'nvme', access: 'write', address: '0x201000' }] });
+  t.is(v.status, 'errored');
+  t.regex(v.error!.message, /^DMA was expected to fault at IOVA 0x201000 \(write by nvme\) and did not: 1 fault report\(s\) lost their details to the kernel's DMAR rate limit/);
+});

@@ -25,6 +25,9 @@ test('declared faults are matched by device name, access, address and reason', (
   t.false(faultMatches(write!, { access: 'read' }, devices));
   t.true(faultMatches(write!, { reason: /Write access/ }, devices));
   t.deepEqual(unexpectedFaults([write!, read!], [{ device: 'nvme', access: 'write' }], devices), [read]);
+  // Matched by page: VT-d records the page address of a fault, an offset into it is the same page.
+  t.true(faultMatches(write!, { address: '0x20000abc' }, devices));
+  t.false(faultMatches(write!, { address: '0x20001000' }, devices));
   t.deepEqual(unexpectedFaults([write!, read!], [], devices), [write, read]);
   t.is(shortBdf('0000:00:1f.3'), '00:1f.3');
 });
