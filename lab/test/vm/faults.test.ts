@@ -14,6 +14,7 @@ import { plan } from '../../src/scenario/planner.ts';
 import { runSession } from '../../src/scenario/session.ts';
 import { repoRoot } from '../../src/util/paths.ts';
 import { cache, fixtures, liveQemus, progress } from './harness.ts';
+import { lateCalls } from '../fixtures/scenarios/faults/outlives-its-deadline.scenario.ts';
 
 const labw = join(repoRoot, 'labw');
 const env = { LAB_NO_BOOTSTRAP: '1', CI: '1' };
@@ -22,6 +23,8 @@ let byId: Map<string, ScenarioResult>;
 let wallMs = 0;
 
 test.before(async () => {
+  // outlives-its-deadline's late calls come 8 s after its start: wait for them before judging.
+  const settle = () => new Promise((r) => setTimeout(r, 10_000));
   const runDir = mkdtempSync(join(tmpdir(), 'lab-faults-'));
   const jobs = plan(await loadScenarios(join(fixtures, 'scenarios'), repoRoot), { patterns: [] });
   const reporter = createReporters([], { runDir, interactive: false, stdout: { write: () => true }, stderr: { write: () => true } });
@@ -31,6 +34,7 @@ test.before(async () => {
   const { results } = await runSession({ jobs, kernel, runDir, cache, progress, reporter, parallel: 1, signal: new AbortController().signal });
   wallMs = Date.now() - t0;
   byId = new Map(results.map((r) => [r.scenario.id, r]));
+  if (lateCalls.length < 3) await settle();
 });
 
 const row = (id: string) => byId.get(`faults/${id}`)!;
@@ -68,6 +72,21 @@ test.serial('a QEMU killed mid-scenario is errored and says how QEMU ended', (t)
   const r = row('qemu-killed');
   t.is(r.status, 'errored');
   t.regex(r.error!.message, /^QEMU exited \((signal (9|SIGKILL))\) during scenario/);
+});
+
+test.serial('a guest that hangs after the body is failed, not passed: its log could not be read', (t) => {
+  const r = row('hangs-after-the-body');
+  t.is(r.status, 'failed', JSON.stringify(r.error ?? r.failures));
+  t.is(r.error?.phase, 'watchdog');
+  t.regex(r.failures[0]!, /^guest stopped answering after the body: its kernel log could not be read; last console line: after-the-body/);
+});
+
+test.serial('a body that outlives its deadline is cut off: every later call refused, none in the result', (t) => {
+  const r = row('outlives-its-deadline');
+  t.is(r.status, 'errored', JSON.stringify(r.failures));
+  t.deepEqual(r.steps.map((s) => s.title), ['before the deadline']);
+  t.false(r.failures.some((f) => /after the deadline/.test(f)));
+  t.deepEqual(lateCalls.map((c) => [c.what, /after the scenario ended .*: refused$/.test(c.error ?? '')]), [['step', true], ['expect', true], ['vm', true]]);
 });
 
 test.serial('the run goes on after every fault: the next scenario passes in a fresh guest, and no QEMU is left', async (t) => {
