@@ -2,7 +2,9 @@
 // Nothing here may depend on the rest of the lab: reporters see plain data.
 
 /** interrupted: the run was stopped (Ctrl-C, SIGTERM) while this scenario ran; it has no verdict. */
-export type Status = 'passed' | 'failed' | 'errored' | 'skipped' | 'interrupted';
+/** Every status a result can have, in the order summaries count them. */
+export const statuses = ['passed', 'failed', 'errored', 'skipped', 'interrupted'] as const;
+export type Status = (typeof statuses)[number];
 
 export interface Concern {
   /** The review concern the scenario encodes, in one sentence. */

@@ -5,7 +5,7 @@
 // missing or cut-short shard makes the merge incomplete rather than a smaller run.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { summarize, type Reporter, type RunInfo, type ScenarioResult, type ShardSummary, type Summary } from './events.ts';
+import { statuses, summarize, type Reporter, type RunInfo, type ScenarioResult, type ShardSummary, type Summary } from './events.ts';
 
 export interface JsonReportFile {
   schemaVersion: number;
@@ -93,15 +93,13 @@ function assertSameRun(a: ShardReport, b: ShardReport): void {
   }
 }
 
-const COUNTS = ['passed', 'failed', 'errored', 'skipped', 'interrupted'] as const;
-
 /**
  * A report's own totals against its results: a summary that does not match them is refused (the
  * report does not add up); fewer results than its plan is a shard cut short, returned as a gap.
  */
 function totalsGap(r: ShardReport): string | undefined {
   const counted = summarize(r.results, 0);
-  for (const k of COUNTS) {
+  for (const k of statuses) {
     const said = r.summary ? (r.summary[k] ?? 0) : counted[k];
     if (said !== counted[k]) throw new Error(`${nameOf(r)}: its summary counts ${said} ${k} but its results hold ${counted[k]}; the report does not add up`);
   }

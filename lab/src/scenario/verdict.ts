@@ -2,9 +2,9 @@
 // observed (expectations, the error that ended the body if any, the guest's dmesg and serial
 // console, QEMU's fate). The kernel log is always judged: an oops, BUG, WARN, panic, KASAN,
 // lockdep report, stall or hung task fails the scenario even when the probe died or QEMU is gone.
-import type { DmarFault, KernelFinding, ScenarioResult, Status } from '../report/events.ts';
+import type { KernelFinding, ScenarioResult, Status } from '../report/events.ts';
 import type { ExpectedFault } from './define.ts';
-import { countFaultReports, faultMatches, parseDmarFaults, scanKernelLog, stripTimestamp, unexpectedFaults } from './watchdog.ts';
+import { countFaultReports, missingFaults, parseDmarFaults, scanKernelLog, stripTimestamp, unexpectedFaults } from './watchdog.ts';
 
 export interface Observed {
   /** Where the scenario was when it ended: boot, setup, scenario (the body) or watchdog. */
@@ -50,11 +50,14 @@ function describeError(o: Observed, findings: readonly KernelFinding[]): string 
   const killed = killedBy(message);
   if (killed) return `${killed.who} killed by ${killed.signal}${first ? ` after ${article(first.kind)} ${first.kind} in the kernel: ${first.title}` : ''}`;
   if (o.qemuExit) return `${o.qemuExit} during ${o.phase}${first ? ` after ${first.title}` : ''}`;
-  if (/no answer|did not answer|within [\d.]+ s/.test(message) && !/last console line/.test(message)) {
-    const last = lastConsoleLine(o.serial);
-    return `${message}${last ? `; last console line: ${last}` : ''}`;
-  }
+  if (/no answer|did not answer|within [\d.]+ s/.test(message) && !/last console line/.test(message)) return withConsoleLine(message, o.serial);
   return message;
+}
+
+/** A "no answer" message with the last line the guest printed, where it printed one. */
+function withConsoleLine(message: string, serial: string): string {
+  const last = lastConsoleLine(serial);
+  return `${message}${last ? `; last console line: ${last}` : ''}`;
 }
 
 function article(kind: string): string {
@@ -68,16 +71,9 @@ function article(kind: string): string {
  */
 function lostAfterBody(o: Observed): string | undefined {
   if (o.error || o.interrupted) return undefined;
-  const last = lastConsoleLine(o.serial);
-  const console = last ? `; last console line: ${last}` : '';
-  if (o.qemuExit) return `${o.qemuExit} after the body: its kernel log could not be read${console}`;
-  if (o.dmesg === null) return `guest stopped answering after the body: its kernel log could not be read${console}`;
+  if (o.qemuExit) return withConsoleLine(`${o.qemuExit} after the body: its kernel log could not be read`, o.serial);
+  if (o.dmesg === null) return withConsoleLine('guest stopped answering after the body: its kernel log could not be read', o.serial);
   return undefined;
-}
-
-/** Declared faults that never came: each must be matched by an observed fault of its device, direction and page (faultMatches). */
-export function missingFaults(observed: readonly DmarFault[], expected: readonly ExpectedFault[], devices: Readonly<Record<string, string>>): ExpectedFault[] {
-  return expected.filter((e) => !observed.some((f) => faultMatches(f, e, devices)));
 }
 
 function describeExpected(e: ExpectedFault): string {
@@ -121,7 +117,8 @@ export function judgeScenario(o: Observed): Verdict {
   // it: the report names both. Only an error with nothing failed before it is "errored".
   const failed = findings.length > 0 || o.failures.length > 0 || lost !== undefined;
   if (failed && error) failures.unshift(error.message);
-  const status: Status = failed ? 'failed' : error ? 'errored' : failures.length > 0 ? 'failed' : uncheckable ? 'errored' : 'passed';
-  const ended = error ?? (status === 'errored' && uncheckable ? { phase: 'watchdog', message: uncheckable } : undefined);
+  // A declared fault that could not be checked ends an otherwise clean scenario as errored.
+  const ended = error ?? (failures.length === 0 && uncheckable ? { phase: 'watchdog', message: uncheckable } : undefined);
+  const status: Status = failed || (!error && failures.length > 0) ? 'failed' : ended ? 'errored' : 'passed';
   return { status, failures: status === 'errored' ? [...o.failures] : failures, findings, dmar, ...(ended ? { error: ended } : {}) };
 }

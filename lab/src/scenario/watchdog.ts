@@ -111,3 +111,8 @@ export function faultMatches(fault: DmarFault, expected: FaultPattern, devices: 
 export function unexpectedFaults(observed: readonly DmarFault[], expected: readonly FaultPattern[], devices: Readonly<Record<string, string>>): DmarFault[] {
   return observed.filter((f) => !expected.some((e) => faultMatches(f, e, devices)));
 }
+
+/** Declared faults that never came: each must be matched by an observed fault of its device, direction and page. */
+export function missingFaults(observed: readonly DmarFault[], expected: readonly ExpectedFault[], devices: Readonly<Record<string, string>>): ExpectedFault[] {
+  return expected.filter((e) => !observed.some((f) => faultMatches(f, e, devices)));
+}
