@@ -75,7 +75,8 @@ export interface ScenarioResult {
   error?: { phase: string; message: string; serialTail?: string };
   skipReason?: string;
   observations: Observation[];
-  dmar: { expected: DmarFault[]; observed: DmarFault[]; unexpected: DmarFault[] };
+  /** `missing`: declared faults that never came (absent in older reports). */
+  dmar: { expected: DmarFault[]; observed: DmarFault[]; unexpected: DmarFault[]; missing?: DmarFault[] };
   findings: KernelFinding[];
   /** Artifact name → path relative to the run directory. */
   artifacts: Record<string, string>;

@@ -377,7 +377,7 @@ function prefixed(artifacts: Record<string, string>, prefix: string): Record<str
 }
 
 function emptyResult(info: ScenarioInfo, partial: Partial<ScenarioResult> & Pick<ScenarioResult, 'status'>): ScenarioResult {
-  return { scenario: info, ms: 0, steps: [], failures: [], observations: [], dmar: { expected: [], observed: [], unexpected: [] }, findings: [], artifacts: {}, ...partial };
+  return { scenario: info, ms: 0, steps: [], failures: [], observations: [], dmar: { expected: [], observed: [], unexpected: [], missing: [] }, findings: [], artifacts: {}, ...partial };
 }
 
 /** One attempt: a guest (handed on, or booted), the tasks under one hard deadline, the verdict, the reset. */

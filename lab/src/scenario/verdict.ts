@@ -2,7 +2,7 @@
 // observed (expectations, the error that ended the body if any, the guest's dmesg and serial
 // console, QEMU's fate). The kernel log is always judged: an oops, BUG, WARN, panic, KASAN,
 // lockdep report, stall or hung task fails the scenario even when the probe died or QEMU is gone.
-import type { KernelFinding, ScenarioResult, Status } from '../report/events.ts';
+import type { DmarFault, KernelFinding, ScenarioResult, Status } from '../report/events.ts';
 import type { ExpectedFault } from './define.ts';
 import { countFaultReports, missingFaults, parseDmarFaults, scanKernelLog, stripTimestamp, unexpectedFaults } from './watchdog.ts';
 
@@ -76,6 +76,11 @@ function lostAfterBody(o: Observed): string | undefined {
   return undefined;
 }
 
+/** A declared fault as the report shows it. */
+function declared(e: ExpectedFault): DmarFault {
+  return { device: e.device, access: e.access, address: e.address, reason: String(e.reason ?? '*') };
+}
+
 function describeExpected(e: ExpectedFault): string {
   return `DMA was expected to fault at IOVA ${e.address} (${e.access} by ${e.device}) and did not`;
 }
@@ -88,9 +93,11 @@ export function judgeScenario(o: Observed): Verdict {
   const observed = parseDmarFaults(faultSource);
   const unexpected = unexpectedFaults(observed, o.expectedFaults, o.devices);
   const dmar = {
-    expected: o.expectedFaults.map((e) => ({ device: e.device, access: e.access, address: e.address, reason: String(e.reason ?? '*') })),
+    expected: o.expectedFaults.map(declared),
     observed,
     unexpected,
+    // Judged only for a body that ran to the end and whose log was read (below).
+    missing: [] as DmarFault[],
   };
   const lost = lostAfterBody(o);
   const error = o.error ? { phase: o.error.phase ?? o.phase, message: describeError(o, findings) } : lost ? { phase: 'watchdog', message: lost } : undefined;
@@ -105,6 +112,7 @@ export function judgeScenario(o: Observed): Verdict {
     for (const f of unexpected) failures.push(`undeclared DMAR fault: ${f.access} by ${f.device} at ${f.address} (${f.reason})`);
     const reports = countFaultReports(faultSource);
     const missing = missingFaults(observed, o.expectedFaults, o.devices);
+    dmar.missing = missing.map(declared);
     // The kernel rate-limits the detail lines (10 calls per 5 s, 3 a fault): a fault whose status
     // line came without its record cannot be told apart from a missing one. That is not a pass,
     // and not the kernel's failure either: the scenario faulted too often to be checked.

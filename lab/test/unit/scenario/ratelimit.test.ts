@@ -145,3 +145,13 @@ test('a scenario in a reused guest waits only as long as earlier faults would le
   // Without the wait it would not be trusted.
   t.not(dmarMessagesMayBeSuppressed(log(fault(10), fault(11), fault(12), at(13, marker), fault(13.5)), marker), null);
 });
+
+test('dropped messages can explain a declared fault that never came, and only with nothing else failed', (t) => {
+  const declaring = (failures: string[]) => judgeScenario({ phase: 'watchdog', failures, dmesg: '', serial: '', expectedFaults: [{ device: 'nvme', access: 'write', address: '0x50000000' }], devices: { nvme: '0000:00:04.0' } });
+  // The body never read the log and recorded nothing: the missing record is all that failed.
+  t.true(failureMayComeFromDroppedMessages(declaring([]), 0, undefined));
+  // A failure of the body's own that it recorded before any read still stands.
+  t.false(failureMayComeFromDroppedMessages(declaring(['the guest is clean']), 1, undefined));
+  // Beside a line that was there (an undeclared fault), it does not.
+  t.false(failureMayComeFromDroppedMessages(judgeScenario({ phase: 'watchdog', failures: [], dmesg: undeclared, serial: '', expectedFaults: [{ device: 'nvme', access: 'write', address: '0x50000000' }], devices: { nvme: '0000:00:04.0' } }), 0, undefined));
+});
