@@ -92,7 +92,7 @@ function scratch(t: import('ava').ExecutionContext, prefix: string): string {
   return dir;
 }
 
-async function interruptedRun(t: import('ava').ExecutionContext, signals: NodeJS.Signals[]) {
+async function interruptedRun(t: import('ava').ExecutionContext, signals: NodeJS.Signals[], { stopAGuest = false } = {}) {
   const dir = scratch(t, 'lab-hyg-int-');
   // One guest at a time, so the second scenario is still waiting when the signal comes.
   const child = lab(['run', ...TWO, '--jobs', '1', '--out', dir, '--reporter', 'tap']);
@@ -100,11 +100,15 @@ async function interruptedRun(t: import('ava').ExecutionContext, signals: NodeJS
   // a guest it may hand on: once the first one's is there, its body is running.
   await until('the first scenario to begin', () => serials(dir).some((p) => readFileSync(p, 'utf8').includes(`IOMMUFD-LAB-BEGIN ${TWO[0]}#`)), 300_000);
   t.is((await qemusOf(child.pid!)).length, 2, 'the first scenario’s guest and the one booted ahead for the second');
+  // A QEMU stopped by SIGSTOP ignores the teardown's SIGTERM, so the teardown waits out its 2 s
+  // grace before SIGKILL: the later signals then land inside it for certain. Without this, a
+  // teardown of ~30 ms could finish before the second signal came (CI, 2026-12-07).
+  if (stopAGuest) process.kill((await qemusOf(child.pid!))[0]!, 'SIGSTOP');
   const t0 = Date.now();
   // Close together, as a user hammering Ctrl-C: the later ones land during the teardown.
   for (const s of signals) {
     child.kill(s);
-    await sleep(30);
+    await sleep(stopAGuest ? 300 : 30);
   }
   const r = await child;
   const ms = Date.now() - t0;
@@ -135,7 +139,7 @@ test.serial('SIGTERM mid-scenario: exit 143', async (t) => {
 });
 
 test.serial('a second and third Ctrl-C do not skip the teardown: exit 130, no QEMU, the reports written', async (t) => {
-  const { r, dir, ms } = await interruptedRun(t, ['SIGINT', 'SIGINT', 'SIGINT']);
+  const { r, dir, ms } = await interruptedRun(t, ['SIGINT', 'SIGINT', 'SIGINT'], { stopAGuest: true });
   t.is(r.exitCode, 130, r.all);
   t.regex(r.all, /already stopping/);
   t.true(ms < 20_000);
