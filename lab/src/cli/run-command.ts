@@ -120,12 +120,12 @@ export async function mergeCommand(ctx: Context, dirs: string[], flags: { out?: 
   }
   const dir = runDir(flags, 'merged');
   const merged = { ...checked, run: { ...checked.run, runDir: dir } };
-  await replay(createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) }), merged.run, merged.results);
+  await replay(createReporters(flags.reporter, { runDir: dir, interactive: isInteractive(process.stdout) }), merged.run, merged.results, merged.guestLogs);
   for (const s of merged.run.shards ?? []) ctx.progress.info(`  ${s.shard ? `shard ${s.shard.index}/${s.shard.count}` : s.runId}: ${formatSummary(s.summary, s.total)}`);
   ctx.progress.info(`merged ${dirs.length} run(s), ${merged.results.length} scenario results: ${dir}`);
   if (!reports.some((r) => r.run.shard)) ctx.progress.info('warning: no report names its shard (run without --shard, or before shards were recorded): a missing one cannot be told');
   if (merged.incomplete.length) {
     throw new LabError(`incomplete: ${merged.incomplete.join('; ')}`, { hint: `the merged reports in ${dir} are for inspection only; merge every shard's run directory (resume a cut-short shard with --resume first)` });
   }
-  return exitCodeFor(summarize(merged.results, 0));
+  return exitCodeFor(summarize(merged.results, 0, merged.guestLogs));
 }

@@ -89,6 +89,21 @@ export interface ScenarioResult {
   reusedOnly?: true;
 }
 
+/**
+ * Kernel reports or DMAR faults in a guest's console log outside every scenario's part: between
+ * two scenarios in a reused guest, after the last one, in a guest booted ahead and never used.
+ * No scenario's verdict covers them; each fails the run.
+ */
+export interface GuestLogFinding {
+  /** "between cdev/a and cdev/b", "after cdev/b (its guest stopped)", "in a guest booted ahead for cdev/c, never used" */
+  where: string;
+  findings: KernelFinding[];
+  /** Every DMAR fault there is unexpected: no scenario was running to declare it. */
+  dmar: DmarFault[];
+  /** That part of the console log, relative to the run directory. */
+  log: string;
+}
+
 export interface RunInfo {
   runId: string;
   runDir: string;
@@ -125,6 +140,8 @@ export interface Summary {
   errored: number;
   skipped: number;
   interrupted: number;
+  /** Findings in the kernel log outside every scenario (GuestLogFinding); absent in older reports. */
+  outside?: number;
   ms: number;
 }
 
@@ -133,7 +150,8 @@ export type RunEvent =
   | { type: 'scenario-start'; scenario: ScenarioInfo }
   | { type: 'step'; scenarioId: string; step: StepResult }
   | { type: 'scenario-end'; result: ScenarioResult }
-  | { type: 'run-end'; run: RunInfo; summary: Summary; results: ScenarioResult[] };
+  | { type: 'guest-log'; finding: GuestLogFinding }
+  | { type: 'run-end'; run: RunInfo; summary: Summary; results: ScenarioResult[]; guestLogs?: GuestLogFinding[] };
 
 export interface Reporter {
   readonly name: string;
@@ -142,7 +160,7 @@ export interface Reporter {
   close?(): void | Promise<void>;
 }
 
-export function summarize(results: ScenarioResult[], ms: number): Summary {
+export function summarize(results: ScenarioResult[], ms: number, guestLogs: readonly GuestLogFinding[] = []): Summary {
   const count = (s: Status) => results.filter((r) => r.status === s).length;
-  return { passed: count('passed'), failed: count('failed'), errored: count('errored'), skipped: count('skipped'), interrupted: count('interrupted'), ms };
+  return { passed: count('passed'), failed: count('failed'), errored: count('errored'), skipped: count('skipped'), interrupted: count('interrupted'), ...(guestLogs.length ? { outside: guestLogs.length } : {}), ms };
 }

@@ -1,6 +1,6 @@
 // The common shape of the file reporters (junit, tap, json): collect the run, render it with
 // a pure function, write the file atomically once.
-import { summarize, type Reporter, type RunEvent, type RunInfo, type ScenarioResult, type Summary } from './events.ts';
+import { summarize, type GuestLogFinding, type Reporter, type RunEvent, type RunInfo, type ScenarioResult, type Summary } from './events.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
 /** Everything a file format needs; the payload of run-end. */
@@ -8,6 +8,8 @@ export interface RunReport {
   run: RunInfo;
   summary: Summary;
   results: ScenarioResult[];
+  /** Findings in the kernel log outside every scenario (absent in older reports). */
+  guestLogs?: GuestLogFinding[];
 }
 
 export type Render = (report: RunReport) => string;
@@ -15,6 +17,7 @@ export type Render = (report: RunReport) => string;
 export class FileReporter implements Reporter {
   private run: RunInfo | undefined;
   private results: ScenarioResult[] = [];
+  private guestLogs: GuestLogFinding[] = [];
   private startedMs = 0;
   private written = false;
 
@@ -31,14 +34,18 @@ export class FileReporter implements Reporter {
       case 'run-start':
         this.run = event.run;
         this.results = [];
+        this.guestLogs = [];
         this.startedMs = this.now();
         this.written = false;
         break;
       case 'scenario-end':
         this.results.push(event.result);
         break;
+      case 'guest-log':
+        this.guestLogs.push(event.finding);
+        break;
       case 'run-end':
-        await this.write({ run: event.run, summary: event.summary, results: event.results });
+        await this.write({ run: event.run, summary: event.summary, results: event.results, guestLogs: event.guestLogs ?? this.guestLogs });
         break;
     }
   }
@@ -47,7 +54,7 @@ export class FileReporter implements Reporter {
   // finish keeps CI's report; readers see results.length < run.total.
   async close(): Promise<void> {
     if (this.written || !this.run) return;
-    await this.write({ run: this.run, summary: summarize(this.results, this.now() - this.startedMs), results: this.results });
+    await this.write({ run: this.run, summary: summarize(this.results, this.now() - this.startedMs, this.guestLogs), results: this.results, guestLogs: this.guestLogs });
   }
 
   private async write(report: RunReport): Promise<void> {

@@ -1,7 +1,7 @@
 // Wording shared by the human-facing reporters, so a run reads the same on a TTY (line) and
 // in a CI log (plain): the same durations, the same summary, the same failure details.
 import { join } from 'node:path';
-import type { DmarFault, KernelFinding, RunInfo, ScenarioResult, Summary } from './events.ts';
+import type { DmarFault, GuestLogFinding, KernelFinding, RunInfo, ScenarioResult, Summary } from './events.ts';
 
 export function formatDuration(ms: number): string {
   if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
@@ -20,6 +20,7 @@ export function formatSummary(s: Summary, total?: number): string {
   if (s.interrupted) extra.push(`${s.interrupted} interrupted`);
   const missing = notRun(s, total);
   if (missing) extra.push(`${missing} not run`);
+  if (s.outside) extra.push(`${s.outside} kernel-log finding${s.outside === 1 ? '' : 's'} outside the scenarios`);
   return extra.length ? `${base}, ${extra.join(', ')}` : base;
 }
 
@@ -58,6 +59,15 @@ export function describeFault(f: DmarFault): string {
  * anything alarming the kernel did. Artifact paths are absolute so they can be clicked.
  */
 const maxFailureLines = 12;
+
+/** A finding outside every scenario: where, what, and the part of the console log it is in. */
+export function guestLogLines(g: GuestLogFinding, runDir?: string): string[] {
+  return [
+    ...g.findings.flatMap((k) => [`kernel ${findingTitle(k)}`, `  ${k.line}`]),
+    ...g.dmar.map((d) => `unexpected DMAR fault: ${describeFault(d)}`),
+    `log: ${runDir ? join(runDir, g.log) : g.log}`,
+  ];
+}
 
 export function detailLines(r: ScenarioResult, runDir?: string): string[] {
   const lines: string[] = [];

@@ -2,9 +2,9 @@
 // scenario area. As in Playwright's reporter, an expectation that did not hold is a
 // <failure> (the kernel's fault) and a lab problem is an <error> typed by its phase.
 import { join } from 'node:path';
-import type { RunInfo, ScenarioResult } from './events.ts';
+import type { GuestLogFinding, RunInfo, ScenarioResult } from './events.ts';
 import { FileReporter, type RunReport } from './file-reporter.ts';
-import { describeFault, findingTitle } from './format.ts';
+import { describeFault, findingTitle, guestLogLines } from './format.ts';
 import { oneLine } from './text.ts';
 import { xmlAttrs, xmlText } from './xml.ts';
 
@@ -31,15 +31,17 @@ function byArea(results: ScenarioResult[]): Map<string, ScenarioResult[]> {
   return areas;
 }
 
-export function renderJunit({ run, summary, results }: RunReport): string {
+export function renderJunit({ run, summary, results, guestLogs = [] }: RunReport): string {
   const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
   // Totals are counted from the results written below, so they always agree with the body.
   // Scenarios of the plan that never started (the run was interrupted) are counted too, in a
   // suite of their own: the events name only what started, so they are numbered, not named.
   const notRun = Math.max(0, run.total - results.length);
-  out.push(`<testsuites${xmlAttrs({ name: 'iommufd-lab', ...totals(results, notRun), time: seconds(summary.ms), timestamp: run.startedAt })}>`);
+  const t = totals(results, notRun);
+  out.push(`<testsuites${xmlAttrs({ name: 'iommufd-lab', ...t, tests: t.tests + guestLogs.length, failures: t.failures + guestLogs.length, time: seconds(summary.ms), timestamp: run.startedAt })}>`);
   for (const [area, rs] of byArea(results)) out.push(...suite(area, rs, run));
   if (notRun) out.push(...notRunSuite(results.length, notRun, run));
+  if (guestLogs.length) out.push(...outsideSuite(guestLogs, run));
   out.push('</testsuites>');
   return `${out.join('\n')}\n`;
 }
@@ -61,6 +63,17 @@ function notRunSuite(finished: number, notRun: number, run: RunInfo): string[] {
     return `    <testcase${attrs}>\n      <error${xmlAttrs({ message, type: 'not-run' })}/>\n    </testcase>`;
   });
   return [`  <testsuite${xmlAttrs({ name: 'not-run', tests: notRun, failures: 0, errors: notRun, skipped: 0, time: seconds(0), timestamp: run.startedAt })}>`, ...cases, '  </testsuite>'];
+}
+
+/** Findings in the kernel log outside every scenario: one failed case each, named by where. */
+function outsideSuite(guestLogs: GuestLogFinding[], run: RunInfo): string[] {
+  const cases = guestLogs.map((g) => {
+    const attrs = xmlAttrs({ classname: 'kernel-log', name: `kernel log ${g.where}`, time: seconds(0) });
+    const first = g.findings[0] ? findingTitle(g.findings[0]) : `unexpected DMAR fault: ${describeFault(g.dmar[0]!)}`;
+    const body = guestLogLines(g, run.runDir).join('\n');
+    return `    <testcase${attrs}>\n      <failure${xmlAttrs({ message: oneLine(first), type: 'kernel-log' })}>${xmlText(body)}</failure>\n    </testcase>`;
+  });
+  return [`  <testsuite${xmlAttrs({ name: 'kernel-log', tests: guestLogs.length, failures: guestLogs.length, errors: 0, skipped: 0, time: seconds(0), timestamp: run.startedAt })}>`, ...cases, '  </testsuite>'];
 }
 
 function properties(run: RunInfo): string[] {

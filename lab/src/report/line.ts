@@ -1,7 +1,7 @@
 // The interactive display: one line per finished scenario, details indented below, and on a
 // real terminal a single "running" line rewritten in place so a long boot does not look hung.
 import type { Reporter, RunEvent, ScenarioResult, Status, Summary } from './events.ts';
-import { describeRun, detailLines, formatDuration, formatSummary, notRun } from './format.ts';
+import { describeRun, detailLines, formatDuration, formatSummary, guestLogLines, notRun } from './format.ts';
 import type { TextSink } from './sink.ts';
 
 const SYMBOL: Record<Status, string> = { passed: '✔', failed: '✘', errored: '!', skipped: '-', interrupted: '■' };
@@ -51,6 +51,9 @@ export class LineReporter implements Reporter {
         this.running = undefined;
         this.print(this.scenarioLines(event.result));
         break;
+      case 'guest-log':
+        this.print([`${this.paint(COLOUR.failed, SYMBOL.failed)} kernel log ${event.finding.where}`, ...guestLogLines(event.finding, this.runDir).map((l) => `    ${l}`)]);
+        break;
       case 'run-end':
         this.print(['', `results in ${event.run.runDir}`, this.summaryLine(event.summary)]);
         break;
@@ -67,11 +70,11 @@ export class LineReporter implements Reporter {
   }
 
   private summaryLine(s: Summary): string {
-    // formatSummary names interrupted and not-run only when non-zero, so they are parts 5 and 6 when present.
+    // formatSummary names interrupted, not-run and outside findings only when non-zero, after the four counts.
     const parts = formatSummary(s, this.total).split(', ');
     const missing = notRun(s, this.total);
-    const counts = [s.passed, s.failed, s.errored, s.skipped, ...(s.interrupted ? [s.interrupted] : []), ...(missing ? [missing] : [])];
-    const colours = [COLOUR.passed, COLOUR.failed, COLOUR.errored, COLOUR.skipped, ...(s.interrupted ? [COLOUR.interrupted] : []), ...(missing ? [COLOUR.interrupted] : [])];
+    const counts = [s.passed, s.failed, s.errored, s.skipped, ...(s.interrupted ? [s.interrupted] : []), ...(missing ? [missing] : []), ...(s.outside ? [s.outside] : [])];
+    const colours = [COLOUR.passed, COLOUR.failed, COLOUR.errored, COLOUR.skipped, ...(s.interrupted ? [COLOUR.interrupted] : []), ...(missing ? [COLOUR.interrupted] : []), ...(s.outside ? [COLOUR.failed] : [])];
     // Only non-zero counts are coloured, so a clean run shows no red.
     const painted = parts.map((p, i) => ((counts[i] ?? 0) > 0 ? this.paint(colours[i] ?? 0, p) : p));
     return `${painted.join(', ')} (${formatDuration(s.ms)})`;

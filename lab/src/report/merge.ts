@@ -5,7 +5,7 @@
 // missing or cut-short shard makes the merge incomplete rather than a smaller run.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { statuses, summarize, type Reporter, type RunInfo, type ScenarioResult, type ShardSummary, type Summary } from './events.ts';
+import { statuses, summarize, type GuestLogFinding, type Reporter, type RunInfo, type ScenarioResult, type ShardSummary, type Summary } from './events.ts';
 
 export interface JsonReportFile {
   schemaVersion: number;
@@ -13,6 +13,8 @@ export interface JsonReportFile {
   /** Absent only in reports written by hand. */
   summary?: Summary;
   results: ScenarioResult[];
+  /** Findings in the kernel log outside every scenario (absent in older reports). */
+  guestLogs?: GuestLogFinding[];
 }
 
 /** What decides a verdict that report.json does not carry, read from the run's identity.json. */
@@ -34,6 +36,8 @@ export interface ShardReport extends JsonReportFile {
 export interface MergedRun {
   run: RunInfo;
   results: ScenarioResult[];
+  /** Every shard's findings outside its scenarios, prefixed with the shard's run. */
+  guestLogs: GuestLogFinding[];
   /** Why the merged run is not the whole plan (a shard missing, a shard cut short); empty when it is. */
   incomplete: string[];
 }
@@ -157,7 +161,8 @@ export function mergeReports(reports: ShardReport[], runDir: string): MergedRun 
   // The total is the plan's, so the reporters count a missing shard's scenarios as not run.
   const run: RunInfo = { ...first, runId: `merged-${reports.map((r) => r.run.runId).join('+')}`.slice(0, 200), runDir, total: planned ?? given, shards };
   delete run.shard;
-  return { run, results: results.sort((a, b) => a.scenario.id.localeCompare(b.scenario.id)), incomplete: [...missing, ...gaps] };
+  const guestLogs = reports.flatMap((r) => (r.guestLogs ?? []).map((g) => ({ ...g, where: `${g.where} (${r.run.runId})` })));
+  return { run, results: results.sort((a, b) => a.scenario.id.localeCompare(b.scenario.id)), guestLogs, incomplete: [...missing, ...gaps] };
 }
 
 export async function readReport(dir: string): Promise<JsonReportFile> {
@@ -184,9 +189,10 @@ export async function readShard(dir: string): Promise<ShardReport> {
 }
 
 /** Replays a merged run through reporters, as if it had run in one piece. */
-export async function replay(reporter: Reporter, run: RunInfo, results: ScenarioResult[]): Promise<void> {
+export async function replay(reporter: Reporter, run: RunInfo, results: ScenarioResult[], guestLogs: GuestLogFinding[] = []): Promise<void> {
   await reporter.onEvent({ type: 'run-start', run });
   for (const result of results) await reporter.onEvent({ type: 'scenario-end', result });
-  await reporter.onEvent({ type: 'run-end', run, summary: summarize(results, results.reduce((ms, r) => ms + r.ms, 0)), results });
+  for (const finding of guestLogs) await reporter.onEvent({ type: 'guest-log', finding });
+  await reporter.onEvent({ type: 'run-end', run, summary: summarize(results, results.reduce((ms, r) => ms + r.ms, 0), guestLogs), results, guestLogs });
   await reporter.close?.();
 }

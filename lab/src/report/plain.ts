@@ -2,7 +2,7 @@
 // cursor movement, and the summary alone on the last line so scripts can grep it.
 import { stripControl } from '../util/terminal-text.ts';
 import type { Reporter, RunEvent, ScenarioResult, Status } from './events.ts';
-import { describeRun, detailLines, formatDuration, formatSummary } from './format.ts';
+import { describeRun, detailLines, formatDuration, formatSummary, guestLogLines } from './format.ts';
 import type { TextSink } from './sink.ts';
 
 const WORD: Record<Status, string> = { passed: 'PASS', failed: 'FAIL', errored: 'ERROR', skipped: 'SKIP', interrupted: 'INTERRUPTED' };
@@ -40,6 +40,9 @@ export class PlainReporter implements Reporter {
         break;
       case 'scenario-end':
         this.write(this.scenarioLines(event.result));
+        break;
+      case 'guest-log':
+        this.write([`[${clockTime(this.now())}] FOUND in the kernel log ${event.finding.where}`, ...guestLogLines(event.finding, this.runDir).map((l) => `    ${l}`)]);
         break;
       case 'run-end':
         this.line(`DONE results in ${event.run.runDir} (${formatDuration(event.summary.ms)})`);

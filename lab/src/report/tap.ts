@@ -16,13 +16,18 @@ export function tapEscape(text: string): string {
  * Ctrl-C or SIGTERM has one "not ok" per scenario that never started, so a TAP consumer counts
  * them as not passed instead of seeing a shorter, all-green plan.
  */
-export function renderTap({ run, summary, results }: RunReport): string {
+export function renderTap({ run, summary, results, guestLogs = [] }: RunReport): string {
   const planned = Math.max(run.total, results.length);
-  const out = ['TAP version 14', `1..${planned}`];
+  // A finding outside every scenario is a test point of its own after them: the run did not pass.
+  const out = ['TAP version 14', `1..${planned + guestLogs.length}`];
   results.forEach((r, i) => out.push(...testPoint(r, i + 1)));
   for (let n = results.length + 1; n <= planned; n++) {
     out.push(`not ok ${n} - not run`, '  ---', ...toYaml({ status: 'not-run', message: 'the run was interrupted before this scenario started' }, 2), '  ...');
   }
+  guestLogs.forEach((g, i) => {
+    const d = { status: 'failed', findings: g.findings.map((k) => ({ kind: k.kind, title: findingTitle(k), line: k.line })), unexpected_dmar: g.dmar.map((f) => ({ ...f })), log: g.log };
+    out.push(`not ok ${planned + i + 1} - kernel log ${tapEscape(g.where)}`, '  ---', ...toYaml(d, 2), '  ...');
+  });
   out.push(`# ${formatSummary(summary, run.total)}`);
   return `${out.join('\n')}\n`;
 }

@@ -64,6 +64,15 @@ export function crashTitle(kind: string, lines: readonly string[]): string {
   // "BUG: KASAN: slab-use-after-free in foo+0x…": the wording up to the first comma, then where.
   const kasan = /^BUG: KASAN: ([\w-]+) in (\S+)/.exec(header);
   if (kasan) return `KASAN: ${kasan[1]} in ${frameFunction(kasan[2]!) ?? kasan[2]}`;
+  // "BUG: KFENCE: use-after-free read in foo+0x…/0x…"
+  const kfence = /^BUG: KFENCE: (.+?) in (\S+)/.exec(header);
+  if (kfence) return `KFENCE: ${kfence[1]} in ${frameFunction(kfence[2]!) ?? kfence[2]}`;
+  // "list_del corruption. prev->next should be …": which list operation, and where (the BUG's RIP, or the caller).
+  const list = /^(list_(?:add|del)) corruption/.exec(header);
+  if (list) {
+    const at = rip && !/^__list_\w+_valid/.test(rip) ? rip : stackFunction(lines);
+    return `${list[1]} corruption${at ? ` in ${at}` : ''}`;
+  }
   const what = scrub(header.replace(/^Oops: (?:Oops: )?/, 'Oops ').split(',')[0]!.replace(/:\s*$/, ''));
   return rip ? `${what} in ${rip}` : what;
 }

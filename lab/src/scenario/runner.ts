@@ -13,7 +13,7 @@ import { deviceAddresses, machineProfile } from '../qemu/profile.ts';
 import type { QemuTarget } from '../qemu/target.ts';
 import { readSerial, tail } from '../qemu/serial.ts';
 import { watchForWedge } from './wedge.ts';
-import type { PhaseTiming, Reporter, ScenarioInfo, ScenarioResult, StepResult } from '../report/events.ts';
+import type { GuestLogFinding, PhaseTiming, Reporter, ScenarioInfo, ScenarioResult, StepResult } from '../report/events.ts';
 import { CleanupStack, processCleanup } from '../util/cleanup.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
 import { guestsBootedAhead } from '../util/parallel.ts';
@@ -29,6 +29,7 @@ import { withVmmImage } from '../image/vmm.ts';
 import { afterScript, beginMarker, driversScript, parseDrivers, readReset, resetAfter, sinceMarker, splitAfter } from './reset.ts';
 import { dmarMessagesMayBeSuppressed, dmarTokenTimes, failureMayComeFromDroppedMessages, paceSeconds, timestampedDmesg, uptimeSeconds } from './ratelimit.ts';
 import { Scope } from './scope.ts';
+import { OutsideLogs } from './guest-log.ts';
 import { judgeScenario } from './verdict.ts';
 import { Estimates, pickNext } from './schedule.ts';
 
@@ -87,6 +88,10 @@ interface Warm {
   fresh?: boolean;
   /** The DMAR ratelimit tokens its kernel log showed at the last read, on the guest's clock, for pacing. */
   dmar?: DmarClock;
+  /** How much of its console log a verdict has judged; the rest is judged when it is next used or stopped (guest-log.ts). */
+  judgedTo: number;
+  /** The scenario that last ran in it; absent for a guest booted ahead that none used yet. */
+  last?: string;
 }
 
 /** Ratelimit tokens (guest seconds) and the guest's uptime at a host time. */
@@ -102,6 +107,8 @@ interface Lane {
   guests: number;
   warm?: Warm;
   ahead?: Prebooter;
+  /** The run's findings in the console logs outside every scenario. */
+  outside?: OutsideLogs;
 }
 
 /**
@@ -113,7 +120,7 @@ interface Lane {
  * its own guest and reports what goes wrong as its own.
  */
 class Prebooter {
-  private readonly pending: { key: string; guest: Promise<Warm | undefined>; up: boolean }[] = [];
+  private readonly pending: { key: string; guest: Promise<Warm | undefined>; up: boolean; for: string }[] = [];
   private booted = 0;
   /** Workers' own boots in flight: while they take every core, a boot ahead would only slow them. */
   private workerBoots = 0;
@@ -124,6 +131,7 @@ class Prebooter {
     /** What boots and warm scenarios took in this run so far (schedule.ts). */
     readonly estimates: Estimates,
     private readonly where: () => { remaining: readonly Job[]; held: ReadonlySet<string> },
+    private readonly outside?: OutsideLogs,
   ) {}
 
   /** The machines (guestKey) a guest was booted ahead for, up or still booting. */
@@ -142,11 +150,11 @@ class Prebooter {
     const cleanup = new CleanupStack();
     processCleanup.push(`guest booted ahead for ${job.id}`, () => cleanup.run().then(() => undefined));
     const dir = join(this.opts.runDir, 'guests', `ahead-${++this.booted}`);
-    const entry = { key: guestKey(job), guest: Promise.resolve<Warm | undefined>(undefined), up: false };
+    const entry = { key: guestKey(job), guest: Promise.resolve<Warm | undefined>(undefined), up: false, for: job.id };
     entry.guest = (async (): Promise<Warm | undefined> => {
       try {
         const booted = await bootFor(job, this.opts, cleanup, dir, this.opts.signal, this.estimates);
-        return { key: entry.key, booted, cleanup, idleDrivers: await bootDrivers(booted, job.machine), dir, fresh: true };
+        return { key: entry.key, booted, cleanup, idleDrivers: await bootDrivers(booted, job.machine), dir, fresh: true, judgedTo: 0 };
       } catch (error) {
         if (!this.opts.signal.aborted) this.opts.progress.info(`a guest booted ahead for ${job.id} failed (${(error as Error).message.split('\n')[0]}); it boots its own`);
         await cleanup.run();
@@ -183,19 +191,24 @@ class Prebooter {
     return entry!.guest;
   }
 
-  /** Stops the guests nobody took. */
+  /** Stops the guests nobody took; their whole console log is judged, as no scenario read it. */
   async close(): Promise<void> {
     for (const entry of this.pending.splice(0)) {
       const warm = await entry.guest;
-      if (warm) await warm.cleanup.run();
+      if (!warm) continue;
+      await warm.cleanup.run();
+      await this.outside?.judge(warm.booted.machine.serialLog, 0, { unused: entry.for });
     }
   }
 }
 
+/** Stops the lane's guest; what its console printed after its last verdict is judged. */
 async function retire(lane: Lane): Promise<void> {
   const warm = lane.warm;
   lane.warm = undefined;
-  if (warm) await warm.cleanup.run();
+  if (!warm) return;
+  await warm.cleanup.run();
+  if (warm.last) await lane.outside?.judge(warm.booted.machine.serialLog, warm.judgedTo, { after: warm.last });
 }
 
 /**
@@ -203,16 +216,17 @@ async function retire(lane: Lane): Promise<void> {
  * takes the job pickNext (schedule.ts) chooses: its own guest's machine first, then one a guest
  * was booted ahead for, then plan order.
  */
-export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<ScenarioResult[]> {
+export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<{ results: ScenarioResult[]; guestLogs: GuestLogFinding[] }> {
   const results: ScenarioResult[] = new Array(jobs.length);
   /** The jobs not started, in plan order. */
   const remaining = jobs.map((job, i) => ({ job, i }));
   /** The machine (guestKey) each worker's current job runs on. */
   const held = new Map<number, string>();
   const estimates = new Estimates();
-  const ahead = new Prebooter(opts, estimates, () => ({ remaining: remaining.map((r) => r.job), held: new Set(held.values()) }));
+  const outside = new OutsideLogs(opts.runDir, opts.reporter);
+  const ahead = new Prebooter(opts, estimates, () => ({ remaining: remaining.map((r) => r.job), held: new Set(held.values()) }), outside);
   const worker = async (id: number) => {
-    const lane: Lane = { id, guests: 0, ahead };
+    const lane: Lane = { id, guests: 0, ahead, outside };
     try {
       while (remaining.length > 0 && !opts.signal.aborted) {
         const others = new Set([...held].filter(([w]) => w !== id).map(([, key]) => key));
@@ -243,7 +257,7 @@ export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<Scenari
   } finally {
     await ahead.close();
   }
-  return results.filter(Boolean);
+  return { results: results.filter(Boolean), guestLogs: outside.found };
 }
 
 function missingConfig(required: string[] | undefined, config: ReadonlyMap<string, string>): string[] {
@@ -445,7 +459,11 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
         state.booted = await (lane.ahead ? lane.ahead.workerBoot(boot) : boot());
         if (reuse) idleDrivers = await bootDrivers(state.booted, job.machine);
       }
-      if (reused) serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
+      if (reused) {
+        serialFrom = (await readSerial(state.booted.machine.serialLog)).length;
+        // What its console printed after the last verdict and before this scenario began.
+        await lane.outside?.judge(state.booted.machine.serialLog, warm!.judgedTo, { between: [warm!.last!, job.id] }, serialFrom);
+      }
       // The marker goes out in the setup's first exec: each exec is a round trip (~55 ms under TCG).
       await runTasks(job, opts, state, hard.signal, x, reuse ? `echo ${quote(marker)} > /dev/kmsg` : undefined, paceMs);
     })();
@@ -467,17 +485,17 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     x.scope.close(error === undefined ? 'its body had returned' : (error as Error).message?.split('\n')[0] ?? String(error));
   }
   let handedOn = false;
+  /** How far into its console log this attempt's verdict judged (guest-log.ts judges the rest). */
+  let judgedTo = serialFrom;
   /** The kernel log after the body, and the guest's clock for pacing its next user. */
   let read: Awaited<ReturnType<typeof collectDmesg>> = null;
   const leaks: string[] = [];
   // The log scan and the verdict, also after a body that threw (whose phase the verdict names).
   if (state.began.at(-1)?.phase !== 'verdict') state.began.push({ phase: 'verdict', at: Date.now() });
+  // A body that skipped itself is judged as any other: its log and, before hand-on, its reset.
+  const skipped = error instanceof SkipSignal ? error.reason : undefined;
+  if (skipped !== undefined) error = undefined;
   try {
-    if (error instanceof SkipSignal) {
-      const r = result({ status: 'skipped', skipReason: error.reason });
-      handedOn = await handOn();
-      return { result: r, reused, leaks, fromLogOnly: false };
-    }
     const interrupted = opts.signal.aborted;
     const machine = state.booted?.machine;
     if (machine) {
@@ -504,6 +522,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     const bootLog = !machine && error instanceof BootError ? error.serialLog : undefined;
     if (bootLog) x.artifacts.serial = x.rel(bootLog);
     const serial = machine ? (await readSerial(machine.serialLog)).slice(serialFrom) : bootLog ? (await readSerial(bootLog)) || (error as BootError).serialTail : '';
+    if (machine) judgedTo = serialFrom + serial.length;
     if (machine) {
       // A reused guest's console log spans scenarios: each keeps its own part.
       if (reuse) await writeFile(join(dir, 'serial.log'), serial);
@@ -516,6 +535,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
       failures: x.expect.failures,
       error: error === undefined ? undefined : { message: (error as Error).message, phase: error instanceof TimeoutError ? error.phase : state.phase },
       interrupted,
+      ...(skipped !== undefined ? { skipped } : {}),
       dmesg,
       serial,
       qemuExit: machine?.hasExited ? qemuExitOf(machine) : undefined,
@@ -527,7 +547,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     // Earlier scenarios' DMAR messages count against the kernel's rate limit too (ratelimit.ts).
     const rateLimited = reused && fullDmesg !== null && !interrupted ? dmarMessagesMayBeSuppressed(fullDmesg, marker) : null;
     const fromLogOnly = failureMayComeFromDroppedMessages(r, x.expect.failures.length, x.failuresBeforeLogRead);
-    if (r.status === 'passed' && reuse) {
+    if ((r.status === 'passed' || r.status === 'skipped') && reuse) {
       // Without interrupt remapping every BIND is refused (EPERM): a new user gets that, not a leak.
       const expectedBind = machineProfile(job.machine).iommu.intremap ? 0 : EPERM;
       // A reset that did not finish where the log could still be read left a guest its next user
@@ -552,7 +572,12 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     return { result: r, reused, leaks, fromLogOnly, ...(rateLimited ? { rateLimited } : {}) };
   } finally {
     hard.dispose();
-    if (!handedOn) await guestCleanup.run();
+    if (!handedOn) {
+      await guestCleanup.run();
+      // What the console printed after the verdict's read, up to QEMU's end.
+      const machine = state.booted?.machine;
+      if (machine && !opts.signal.aborted) await lane.outside?.judge(machine.serialLog, judgedTo, { after: job.id });
+    }
   }
 
   async function handOn(): Promise<boolean> {
@@ -563,7 +588,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
     const drivers = new Map(idleDrivers);
     if (machineProfile(job.machine).topology === 'separate') for (const d of Object.values(state.devices)) if (d) drivers.set(d.bdf, 'vfio-pci');
     const dmar = read?.guestS != null ? { tokens: dmarTokenTimes(read.log.split('\n'), read.guestS), guestS: read.guestS, hostMs: read.atMs } : undefined;
-    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, idleDrivers: drivers, dir: guestDir, ...(dmar ? { dmar } : {}) };
+    lane.warm = { key: guestKey(job), booted, cleanup: guestCleanup, idleDrivers: drivers, dir: guestDir, judgedTo, last: job.id, ...(dmar ? { dmar } : {}) };
     return true;
   }
 }

@@ -8,7 +8,7 @@ import { prepareGuest, resolveAccel, type GuestArtifacts } from '../lab.ts';
 import type { KernelRequest } from '../kernel/build.ts';
 import { configMap } from '../kernel/kconfig.ts';
 import { systemQemu, withVersion, type QemuTarget } from '../qemu/target.ts';
-import { summarize, type Reporter, type RunInfo, type ScenarioResult, type ShardOf, type Summary } from '../report/events.ts';
+import { summarize, type GuestLogFinding, type Reporter, type RunInfo, type ScenarioResult, type ShardOf, type Summary } from '../report/events.ts';
 import type { Progress } from '../util/progress.ts';
 import { repoRoot } from '../util/paths.ts';
 import { groupByKernel, type Job } from './planner.ts';
@@ -52,7 +52,7 @@ export async function labVersion(): Promise<string> {
   return pkg.version;
 }
 
-export async function runSession(opts: SessionOptions): Promise<{ results: ScenarioResult[]; summary: Summary; run: RunInfo }> {
+export async function runSession(opts: SessionOptions): Promise<{ results: ScenarioResult[]; summary: Summary; run: RunInfo; guestLogs: GuestLogFinding[] }> {
   await mkdir(opts.runDir, { recursive: true });
   const t0 = Date.now();
   const groups = groupByKernel(opts.jobs);
@@ -104,12 +104,12 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
   run.total += prior.length;
   await opts.reporter.onEvent({ type: 'run-start', run });
   const results: ScenarioResult[] = [...prior];
+  const guestLogs: GuestLogFinding[] = [];
   for (const result of prior) await opts.reporter.onEvent({ type: 'scenario-end', result });
   for (const [flavour, jobs] of groups) {
     if (opts.signal.aborted) break;
     const guest = await guestFor(flavour);
-    results.push(
-      ...(await runJobs(jobs, {
+    const ran = await runJobs(jobs, {
         guest,
         kernelConfig: configMap(await readFile(guest.kernel.config, 'utf8')),
         accel: verdict.accel,
@@ -123,19 +123,23 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
         keepFailed: opts.keepFailed,
         reuseGuests: opts.reuseGuests,
         paceDmar: opts.paceDmar,
-      })),
-    );
+      });
+    results.push(...ran.results);
+    guestLogs.push(...ran.guestLogs);
   }
-  const summary = summarize(results, Date.now() - t0);
-  await opts.reporter.onEvent({ type: 'run-end', run, summary, results });
+  const summary = summarize(results, Date.now() - t0, guestLogs);
+  await opts.reporter.onEvent({ type: 'run-end', run, summary, results, guestLogs });
   await opts.reporter.close?.();
-  return { results, summary, run };
+  return { results, summary, run, guestLogs };
 }
 
-/** 130 if the run was interrupted, else 1 if a scenario failed, 2 if one errored (and none failed), else 0. */
+/**
+ * 130 if the run was interrupted, else 1 if a scenario failed or the kernel log outside the
+ * scenarios reported something, 2 if one errored (and nothing failed), else 0.
+ */
 export function exitCodeFor(summary: Summary): number {
   if (summary.interrupted > 0) return 130;
-  if (summary.failed > 0) return 1;
+  if (summary.failed > 0 || (summary.outside ?? 0) > 0) return 1;
   if (summary.errored > 0) return 2;
   return 0;
 }

@@ -15,6 +15,11 @@ export interface Observed {
   error?: { message: string; phase?: string };
   /** The run was interrupted (Ctrl-C, SIGTERM) while this scenario ran. */
   interrupted?: boolean;
+  /**
+   * The body skipped itself, for this reason. Its window is judged as any body's: a kernel
+   * report, an unexpected DMAR fault or a guest lost there fails it; otherwise it is skipped.
+   */
+  skipped?: string;
   /** The guest's dmesg, or null when it could not be read (guest dead or not answering). */
   dmesg: string | null;
   serial: string;
@@ -25,7 +30,7 @@ export interface Observed {
   devices: Readonly<Record<string, string>>;
 }
 
-export type Verdict = Pick<ScenarioResult, 'status' | 'failures' | 'findings' | 'dmar' | 'error'>;
+export type Verdict = Pick<ScenarioResult, 'status' | 'failures' | 'findings' | 'dmar' | 'error' | 'skipReason'>;
 
 const signals: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 4: 'SIGILL', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
 
@@ -111,7 +116,8 @@ export function judgeScenario(o: Observed): Verdict {
   if (!error) {
     for (const f of unexpected) failures.push(`undeclared DMAR fault: ${f.access} by ${f.device} at ${f.address} (${f.reason})`);
     const reports = countFaultReports(faultSource);
-    const missing = missingFaults(observed, o.expectedFaults, o.devices);
+    // A body that skipped itself did not get to the DMA its declared faults are about.
+    const missing = o.skipped === undefined ? missingFaults(observed, o.expectedFaults, o.devices) : [];
     dmar.missing = missing.map(declared);
     // The kernel rate-limits the detail lines (10 calls per 5 s, 3 a fault): a fault whose status
     // line came without its record cannot be told apart from a missing one. That is not a pass,
@@ -127,6 +133,7 @@ export function judgeScenario(o: Observed): Verdict {
   if (failed && error) failures.unshift(error.message);
   // A declared fault that could not be checked ends an otherwise clean scenario as errored.
   const ended = error ?? (failures.length === 0 && uncheckable ? { phase: 'watchdog', message: uncheckable } : undefined);
-  const status: Status = failed || (!error && failures.length > 0) ? 'failed' : ended ? 'errored' : 'passed';
-  return { status, failures: status === 'errored' ? [...o.failures] : failures, findings, dmar, ...(ended ? { error: ended } : {}) };
+  const status: Status = failed || (!error && failures.length > 0) ? 'failed' : ended ? 'errored' : o.skipped !== undefined ? 'skipped' : 'passed';
+  const skip = status === 'skipped' ? { skipReason: o.skipped } : status === 'failed' && o.skipped !== undefined ? { failures: [...failures, `(the scenario skipped itself: ${o.skipped})`] } : {};
+  return { status, failures: status === 'errored' ? [...o.failures] : failures, findings, dmar, ...(ended ? { error: ended } : {}), ...skip };
 }

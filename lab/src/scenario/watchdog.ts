@@ -8,6 +8,10 @@ import { crashTitle } from './fingerprint.ts';
 const patterns: [kind: string, re: RegExp][] = [
   ['panic', /Kernel panic - not syncing/],
   ['KASAN', /BUG: KASAN:/],
+  ['KFENCE', /BUG: KFENCE:/],
+  // DEBUG_LIST's report; with BUG_ON_DATA_CORRUPTION the "kernel BUG at lib/list_debug.c" after it is its continuation.
+  ['list-corruption', /\blist_(?:add|del) corruption\b/],
+  ['UBSAN', /UBSAN: /],
   ['oops', /Oops: |BUG: unable to handle|BUG: kernel NULL pointer dereference|general protection fault/],
   ['soft-lockup', /BUG: soft lockup|watchdog: BUG:/],
   ['BUG', /kernel BUG at|\bBUG: /],

@@ -1,7 +1,7 @@
 // A small, realistic run for the reporter tests: one scenario of each status, with the
 // awkward data real runs produce (markup in failures, a serial tail with "<&>", a control
 // byte and an escape sequence, a skip reason with '#' and quotes).
-import type { Reporter, RunEvent, RunInfo, ScenarioInfo, ScenarioResult, Status } from '../../../src/report/events.ts';
+import type { GuestLogFinding, Reporter, RunEvent, RunInfo, ScenarioInfo, ScenarioResult, Status } from '../../../src/report/events.ts';
 import { summarize } from '../../../src/report/events.ts';
 
 export const RUN_DIR = '/var/lab/runs/20250101-120000-abcd';
@@ -112,5 +112,20 @@ export function interruptedEvents(): RunEvent[] {
   const out: RunEvent[] = [{ type: 'run-start', run: interruptedRun }];
   for (const r of interruptedResults) out.push({ type: 'scenario-start', scenario: r.scenario }, { type: 'scenario-end', result: r });
   out.push({ type: 'run-end', run: interruptedRun, summary: summarize(interruptedResults, 8_900), results: interruptedResults });
+  return out;
+}
+
+/** A WARN the kernel printed between two scenarios of one guest, in no scenario's part of the log. */
+export const between: GuestLogFinding = {
+  where: 'between cdev/parked-fd and cdev/double-bind',
+  findings: [{ kind: 'WARN', title: 'WARNING in iommufd_fops_release', line: 'WARNING: CPU: 1 PID: 0 at drivers/iommu/iommufd/main.c:99', excerpt: '' }],
+  dmar: [],
+  log: 'guests/worker-1-guest-1/outside-1.log',
+};
+
+/** The clean four-scenario run with that finding reported as it came, before run-end. */
+export function outsideEvents(): RunEvent[] {
+  const out = events().slice(0, -1);
+  out.push({ type: 'guest-log', finding: between }, { type: 'run-end', run, summary: summarize(results, 95_250, [between]), results, guestLogs: [between] });
   return out;
 }

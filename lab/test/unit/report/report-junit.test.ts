@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JunitReporter } from '../../../src/report/junit.ts';
 import { xmlAttr, xmlText } from '../../../src/report/xml.ts';
-import { feed, interruptedEvents } from './report-fixture.ts';
+import { feed, interruptedEvents, outsideEvents } from './report-fixture.ts';
 
 interface Element {
   name: string;
@@ -148,4 +148,19 @@ test('an interrupted run counts the interrupted scenario and every one never sta
   const errors = find(root, 'error');
   t.deepEqual(errors.map((e) => e.attrs.type), ['interrupted', 'not-run', 'not-run', 'not-run']);
   t.deepEqual(find(root, 'testcase').slice(3).map((c) => c.attrs.name), ['not run 4 of 6', 'not run 5 of 6', 'not run 6 of 6']);
+});
+
+test('a finding outside every scenario is a failed case in a kernel-log suite, counted in the totals', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lab-report-junit-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'report.xml');
+  await feed(new JunitReporter(path), outsideEvents());
+  const root = parseXml(await readFile(path, 'utf8'));
+  t.like(root.attrs, { tests: '5', failures: '2', errors: '1', skipped: '1' });
+  const suite = find(root, 'testsuite').find((s) => s.attrs.name === 'kernel-log');
+  t.like(suite?.attrs, { tests: '1', failures: '1' });
+  const failure = find(suite!, 'failure')[0]!;
+  t.is(failure.attrs.message, 'WARNING in iommufd_fops_release');
+  t.regex(failure.text, /log: \/var\/lab\/runs\/20250101-120000-abcd\/guests\/worker-1-guest-1\/outside-1\.log/);
+  t.is(find(suite!, 'testcase')[0]!.attrs.name, 'kernel log between cdev/parked-fd and cdev/double-bind');
 });

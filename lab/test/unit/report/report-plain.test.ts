@@ -1,6 +1,6 @@
 import test from 'ava';
 import { PlainReporter } from '../../../src/report/plain.ts';
-import { feed, sink } from './report-fixture.ts';
+import { feed, outsideEvents, sink } from './report-fixture.ts';
 
 async function output(): Promise<string> {
   const stream = sink(true);
@@ -27,4 +27,12 @@ test('no colour even on a TTY, and the summary alone on the last line', async (t
   t.regex(out, /^\d+ passed, \d+ failed, \d+ errored, \d+ skipped$/m);
   const lines = out.trimEnd().split('\n');
   t.is(lines.at(-1), '1 passed, 1 failed, 1 errored, 1 skipped');
+});
+
+test('a finding outside every scenario is printed as it comes, with where, what and its log, and counted', async (t) => {
+  const stream = sink(false);
+  await feed(new PlainReporter({ stream, now: () => new Date('2025-01-01T12:34:56Z') }), outsideEvents());
+  const out = stream.text();
+  t.regex(out, /^\[12:34:56\] FOUND in the kernel log between cdev\/parked-fd and cdev\/double-bind\n {4}kernel WARNING in iommufd_fops_release\n {6}WARNING: CPU: 1 PID: 0 at drivers\/iommu\/iommufd\/main\.c:99\n {4}log: \/var\/lab\/runs\/20250101-120000-abcd\/guests\/worker-1-guest-1\/outside-1\.log$/m);
+  t.regex(out, /1 passed, 1 failed, 1 errored, 1 skipped, 1 kernel-log finding outside the scenarios\n$/);
 });

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TapReporter } from '../../../src/report/tap.ts';
-import { feed, interruptedEvents } from './report-fixture.ts';
+import { feed, interruptedEvents, outsideEvents } from './report-fixture.ts';
 
 async function tap(t: ExecutionContext): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-report-tap-'));
@@ -77,4 +77,16 @@ test('an interrupted run keeps the planned count: the interrupted scenario and e
   t.true(block(lines, 'not ok 3 - cdev/parked').includes('  status: interrupted'));
   t.true(block(lines, 'not ok 4 - not run').includes('  status: not-run'));
   t.is(lines.at(-1), '# 1 passed, 1 failed, 0 errored, 0 skipped, 1 interrupted, 3 not run');
+});
+
+test('a finding outside every scenario is a test point of its own, counted in the plan', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lab-report-tap-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await feed(new TapReporter(join(dir, 'report.tap')), outsideEvents());
+  const lines = (await readFile(join(dir, 'report.tap'), 'utf8')).trimEnd().split('\n');
+  t.is(lines[1], '1..5');
+  const point = 'not ok 5 - kernel log between cdev/parked-fd and cdev/double-bind';
+  t.true(lines.includes(point), lines.join('\n'));
+  t.true(block(lines, point).some((l) => /title: WARNING in iommufd_fops_release/.test(l)));
+  t.regex(lines.at(-1)!, /1 kernel-log finding outside the scenarios$/);
 });

@@ -66,6 +66,9 @@ test('exit codes: failed beats errored beats passed', (t) => {
   t.is(exitCodeFor({ ...s, errored: 1, failed: 1 }), 1);
   // An interrupted run has no verdict, even with failures among what finished.
   t.is(exitCodeFor({ ...s, interrupted: 1, failed: 1 }), 130);
+  // A kernel report outside every scenario fails a run whose scenarios all passed.
+  t.is(exitCodeFor({ ...s, outside: 1 }), 1);
+  t.is(exitCodeFor({ ...s, errored: 1, outside: 1 }), 1);
 });
 
 test('the vfio-pci bind script quotes the BDF and waits for the cdev', (t) => {

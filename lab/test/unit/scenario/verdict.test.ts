@@ -122,3 +122,31 @@ test('a declared fault whose record the rate limit may have dropped is not check
   t.is(v.status, 'errored');
   t.regex(v.error!.message, /^DMA was expected to fault at IOVA 0x201000 \(write by nvme\) and did not: 1 fault report\(s\) lost their details to the kernel's DMAR rate limit/);
 });
+
+test('a body that skipped itself with a clean window is skipped, with its reason', (t) => {
+  const v = judgeScenario({ ...base, skipped: 'no shared group on this machine' });
+  t.is(v.status, 'skipped');
+  t.is(v.skipReason, 'no shared group on this machine');
+  t.deepEqual(v.failures, []);
+});
+
+test('a WARN in a skipped scenario\'s window fails it: a skip is judged too', (t) => {
+  const serial = log('lkdtm-warning.serial.log');
+  const v = judgeScenario({ ...base, dmesg: serial, serial, skipped: 'needs two devices' });
+  t.is(v.status, 'failed');
+  t.is(v.skipReason, undefined);
+  t.regex(v.failures[0]!, /^kernel log: WARNING in lkdtm_WARNING/);
+  t.is(v.failures.at(-1), '(the scenario skipped itself: needs two devices)');
+});
+
+test('a skipped scenario whose guest stopped answering is failed, not skipped', (t) => {
+  const v = judgeScenario({ ...base, dmesg: null, skipped: 'no KVM' });
+  t.is(v.status, 'failed');
+  t.regex(v.failures[0]!, /^guest stopped answering after the body/);
+});
+
+test('a skipped scenario does not owe its declared faults: it never did the DMA', (t) => {
+  const v = judgeScenario({ ...base, skipped: 'no shared group', expectedFaults: [{ device: 'nvme', access: 'write', address: '0x1000' }] });
+  t.is(v.status, 'skipped');
+  t.deepEqual(v.dmar.missing, []);
+});

@@ -64,3 +64,28 @@ test('crash titles strip addresses, PIDs and offsets: the same crash in two runs
   t.is(a[0]!.title, b[0]!.title);
   t.is(scanKernelLog('[ 1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000009')[0]!.title, 'Kernel panic: Attempted to kill init!');
 });
+
+// The report shapes of KFENCE (Documentation/dev-tools/kfence.rst) and of DEBUG_LIST with
+// BUG_ON_DATA_CORRUPTION (lib/list_debug.c: the corruption line, then a kernel BUG there).
+test('a KFENCE report is a finding of its own kind, titled by what and where', (t) => {
+  const f = scanKernelLog([
+    '[   42.100000] ==================================================================',
+    '[   42.100001] BUG: KFENCE: use-after-free read in iommufd_ioas_unmap+0x2c/0x90',
+    '[   42.100002] Use-after-free read at 0x00000000a1b2c3d4 (in kfence-#17):',
+  ].join('\n'));
+  t.deepEqual(f.map((x) => [x.kind, x.title]), [['KFENCE', 'KFENCE: use-after-free read in iommufd_ioas_unmap']]);
+});
+
+test('a list corruption and the BUG it raises are one finding, titled by the list operation and its caller', (t) => {
+  const f = scanKernelLog([
+    '[    9.000000] list_add corruption. prev->next should be next (ffff888003a1c0d8), but was 0000000000000000. (prev=ffff888003a1c0d8).',
+    '[    9.000001] ------------[ cut here ]------------',
+    '[    9.000002] kernel BUG at lib/list_debug.c:32!',
+    '[    9.000003] Oops: invalid opcode: 0000 [#1] SMP NOPTI',
+    '[    9.000004] RIP: 0010:__list_add_valid_or_report+0x5b/0xa0',
+    '[    9.000005] Call Trace:',
+    '[    9.000006]  <TASK>',
+    '[    9.000007]  iopt_area_attach+0x31/0x80',
+  ].join('\n'));
+  t.deepEqual(f.map((x) => [x.kind, x.title]), [['list-corruption', 'list_add corruption in iopt_area_attach']]);
+});
