@@ -18,6 +18,11 @@ export interface ReproduceFlags {
   reporter: string[];
   /** --qemu: always written when known, so a replay never falls back to another default. */
   qemu?: string;
+  /** --jobs as given: how many guests ran at once shapes reuse and timing (auto, the default, is not written). */
+  jobs?: string;
+  keepFailed?: boolean;
+  /** false for --no-reuse-guests. */
+  reuseGuests?: boolean;
 }
 
 /** The `lab` argv that repeats the run (paths made absolute: the script runs from the lab's root). */
@@ -30,6 +35,9 @@ export function reproduceArgs(patterns: string[], flags: ReproduceFlags, cwd = p
   if (flags.machine) args.push('--machine', flags.machine);
   if (flags.qemu) args.push('--qemu', flags.qemu);
   if (flags.shard) args.push('--shard', flags.shard);
+  if (flags.jobs && flags.jobs !== 'auto') args.push('--jobs', flags.jobs);
+  if (flags.keepFailed) args.push('--keep-failed');
+  if (flags.reuseGuests === false) args.push('--no-reuse-guests');
   for (const r of flags.reporter) args.push('--reporter', r);
   return args;
 }

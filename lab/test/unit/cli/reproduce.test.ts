@@ -49,3 +49,11 @@ test('the old --out default ran $(cmd) from the run directory name; this one doe
   t.deepEqual(argv, ['run', '--out', `${dir}-again`]);
   t.false(existsSync(join(root, 'PWNED')));
 });
+
+test('the options that shaped the run are kept: --jobs, --keep-failed, --no-reuse-guests', (t) => {
+  const base = { series: [], config: [], baseConfig: 'tinyconfig', reporter: [] };
+  const args = reproduceArgs(['cdev/'], { ...base, jobs: '1', keepFailed: true, reuseGuests: false, machine: 'shared-group' }, '/w');
+  t.deepEqual(args, ['run', 'cdev/', '--machine', 'shared-group', '--jobs', '1', '--keep-failed', '--no-reuse-guests']);
+  // The defaults (auto, guests handed on) write nothing: the replay gets them too.
+  t.deepEqual(reproduceArgs([], { ...base, jobs: 'auto', reuseGuests: true }, '/w'), ['run']);
+});
