@@ -5,7 +5,7 @@ import { Option } from 'commander';
 import { qemuTargetNames, type QemuTargetName } from '../qemu/target.ts';
 import { processCleanup, installSignalHandlers, interruptSignal } from '../util/cleanup.ts';
 import { ExitCode, formatError } from '../util/errors.ts';
-import { log, openLog } from '../util/log.ts';
+import { log, onLogFailure, openLog } from '../util/log.ts';
 import { cacheRoot } from '../util/paths.ts';
 import { createProgress, type Progress } from '../util/progress.ts';
 import type { KernelRequest } from '../kernel/build.ts';
@@ -63,6 +63,11 @@ export async function runCommand(body: () => Promise<number>): Promise<never> {
   installSignalHandlers((sig) => {
     process.stderr.write(`\n${sig}: stopping…\n`);
     void processCleanup.run().finally(() => process.exit(ExitCode.interrupted));
+  });
+  // A log that cannot be written (a full disk) stops the command: teardown, reports, exit 2.
+  onLogFailure((error) => {
+    process.stderr.write(`${formatError(error)}\n`);
+    void processCleanup.run().finally(() => process.exit(ExitCode.infra));
   });
   // A bug must not leave a guest behind: unwind, report, exit as an infrastructure error.
   process.once('uncaughtException', (error) => {

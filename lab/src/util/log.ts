@@ -1,16 +1,48 @@
 // The lab's own NDJSON log (pino) for post-mortems; users read the progress lines instead.
-import { mkdirSync } from 'node:fs';
+// A write the log cannot make (ENOSPC on a full disk, EIO) never throws from the code that
+// logged: the log goes silent, the first failure is kept, and the command is told once
+// (onLogFailure), so it can stop with "no space left in <dir>" and keep what it had.
+import { mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { LabError } from './errors.ts';
 
 let current: Logger = pino({ level: 'silent' });
+let failure: LabError | undefined;
+let onFailure: ((error: LabError) => void) | undefined;
 
 export function openLog(path: string): Logger {
   mkdirSync(dirname(path), { recursive: true });
-  current = pino({ level: 'debug', base: undefined }, pino.destination({ dest: path, sync: true }));
+  const fd = openSync(path, 'a');
+  const destination = {
+    write(line: string): void {
+      if (failure) return;
+      try {
+        writeSync(fd, line);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        failure = new LabError(code === 'ENOSPC' ? `no space left in ${dirname(path)}` : `cannot write the lab's log ${path} (${code ?? (error as Error).message})`, {
+          cause: error,
+          hint: code === 'ENOSPC' ? 'free space there and run again; what the run wrote so far is kept' : undefined,
+        });
+        onFailure?.(failure);
+      }
+    },
+  };
+  current = pino({ level: 'debug', base: undefined }, destination);
   return current;
 }
 
 export function log(): Logger {
   return current;
+}
+
+/** The first write the log could not make, if any. */
+export function logFailure(): LabError | undefined {
+  return failure;
+}
+
+/** Called once, with the first write the log could not make. */
+export function onLogFailure(fn: (error: LabError) => void): void {
+  onFailure = fn;
 }
