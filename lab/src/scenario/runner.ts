@@ -84,13 +84,11 @@ interface Warm {
   idleDrivers: Map<string, string>;
   /** Where its QEMU keeps its command line and console log. */
   dir: string;
-  /** Booted ahead (Prebooter) and not used by any scenario yet: a fresh guest. */
-  fresh?: boolean;
   /** The DMAR ratelimit tokens its kernel log showed at the last read, on the guest's clock, for pacing. */
   dmar?: DmarClock;
   /** How much of its console log a verdict has judged; the rest is judged when it is next used or stopped (guest-log.ts). */
   judgedTo: number;
-  /** The scenario that last ran in it; absent for a guest booted ahead that none used yet. */
+  /** The scenario that last ran in it; absent for a guest booted ahead that none used yet (a fresh guest). */
   last?: string;
 }
 
@@ -154,7 +152,7 @@ class Prebooter {
     entry.guest = (async (): Promise<Warm | undefined> => {
       try {
         const booted = await bootFor(job, this.opts, cleanup, dir, this.opts.signal, this.estimates);
-        return { key: entry.key, booted, cleanup, idleDrivers: await bootDrivers(booted, job.machine), dir, fresh: true, judgedTo: 0 };
+        return { key: entry.key, booted, cleanup, idleDrivers: await bootDrivers(booted, job.machine), dir, judgedTo: 0 };
       } catch (error) {
         if (!this.opts.signal.aborted) this.opts.progress.info(`a guest booted ahead for ${job.id} failed (${(error as Error).message.split('\n')[0]}); it boots its own`);
         await cleanup.run();
@@ -420,10 +418,10 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   const waitFrom = Date.now();
   const warm = reuse ? (lane.warm ?? (await lane.ahead?.take(guestKey(job)))) : undefined;
   lane.warm = undefined;
-  const state: JobState = { phase: warm ? 'setup' : 'boot', devices: {}, booted: warm?.booted, began: warm?.fresh ? [{ phase: 'boot', at: waitFrom }] : [] };
+  const state: JobState = { phase: warm ? 'setup' : 'boot', devices: {}, booted: warm?.booted, began: warm && warm.last === undefined ? [{ phase: 'boot', at: waitFrom }] : [] };
   if (!warm) enter(state, 'boot');
   /** It runs in a guest another scenario used (a guest booted ahead is fresh). */
-  const reused = Boolean(warm && !warm.fresh);
+  const reused = warm?.last !== undefined;
   // In a guest another scenario used, the scenario's dmesg() and verdict start at its own marker;
   // the first one in a guest (booted for it, or ahead) is judged on the whole log, boot included.
   const logView = reused
