@@ -81,6 +81,14 @@ test.serial('a guest that hangs after the body is failed, not passed: its log co
   t.regex(r.failures[0]!, /^guest stopped answering after the body: its kernel log could not be read; last console line: after-the-body/);
 });
 
+test.serial('a WARN in the window of a scenario that skips itself fails it: a skip is judged too', (t) => {
+  const r = row('warns-then-skips');
+  t.is(r.status, 'failed', JSON.stringify(r));
+  t.is(r.skipReason, undefined);
+  t.deepEqual(r.findings.map((f) => f.title), ['WARNING in lkdtm_WARNING']);
+  t.is(r.failures.at(-1), '(the scenario skipped itself: no shared group on this machine)');
+});
+
 test.serial('a body that outlives its deadline is cut off: every later call refused, none in the result', (t) => {
   const r = row('outlives-its-deadline');
   t.is(r.status, 'errored', JSON.stringify(r.failures));
