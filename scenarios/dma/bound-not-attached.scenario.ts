@@ -1,5 +1,5 @@
 // S6d: bound but not attached, the group sits in the blocking domain.
-import { bound, canary, nvmeEnabled, scenario } from '../../lab/src/api.ts';
+import { bound, canary, identifyLanded, iova, nvmeEnabled, readyForIdentify, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'bound-but-not-attached-is-blocked',
@@ -29,5 +29,13 @@ export default scenario(
     expect(r.identify.completed, 'Identify completed without ATTACH').toBe(false);
     expect(r.canary.changed, 'canary changed').toBe(false);
     expect(r.cq.changed, 'completion queue written').toBe(false);
+    // Positive control: in the same guest, the same device's Identify lands once attached and
+    // mapped. A device that cannot DMA at all would pass every "blocked" check above.
+    await step('positive control: the same Identify lands once attached, into a mapped buffer', async () => {
+      const c = await probe.run(...readyForIdentify(device.cdev), { identify: `nvme-identify d ${iova.target}`, check: 'buf-check t' });
+      expect.errno(c.attach, 'ok', 'ATTACH');
+      expect(c.identify.completed, 'Identify completed once attached').toBe(true);
+      expect(identifyLanded(c.check), 'Identify data (VID 0x1b36, "QEMU NVMe Ctrl") in the mapped buffer').toBe(true);
+    });
   },
 );

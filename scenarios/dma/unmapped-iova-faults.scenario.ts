@@ -1,5 +1,5 @@
 // S6b: DMA to an IOVA user space never mapped faults, and the memory behind it stays untouched.
-import { attached, canary, nvmeEnabled, parseDmarFaults, scenario } from '../../lab/src/api.ts';
+import { attached, canary, identifyLanded, iova, nvmeEnabled, parseDmarFaults, readyForIdentify, scenario } from '../../lab/src/api.ts';
 
 export default scenario(
   'unmapped-iova-faults',
@@ -24,5 +24,13 @@ export default scenario(
     expectFault({ device: 'nvme', access: 'write', address: gpa });
     const faults = parseDmarFaults(await vm.dmesg()).filter((f) => f.access === 'write' && BigInt(f.address) === BigInt(gpa));
     expect(faults.length > 0, `a DMAR write fault at the canary's address ${gpa}`).toBe(true);
+    // Positive control: in the same guest, the same device's Identify lands once attached and
+    // mapped. A device that cannot DMA at all would pass every "blocked" check above.
+    await step('positive control: the same Identify lands once attached, into a mapped buffer', async () => {
+      const c = await probe.run(...readyForIdentify(device.cdev), { identify: `nvme-identify d ${iova.target}`, check: 'buf-check t' });
+      expect.errno(c.attach, 'ok', 'ATTACH');
+      expect(c.identify.completed, 'Identify completed once attached').toBe(true);
+      expect(identifyLanded(c.check), 'Identify data (VID 0x1b36, "QEMU NVMe Ctrl") in the mapped buffer').toBe(true);
+    });
   },
 );
