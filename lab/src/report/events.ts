@@ -142,6 +142,11 @@ export interface Summary {
   interrupted: number;
   /** Findings in the kernel log outside every scenario (GuestLogFinding); absent in older reports. */
   outside?: number;
+  /**
+   * Scenarios (ids without the machine) skipped on every machine the run gave them: their
+   * contract was not checked at all. Absent when there are none, and in older reports.
+   */
+  notJudged?: string[];
   ms: number;
 }
 
@@ -162,5 +167,34 @@ export interface Reporter {
 
 export function summarize(results: ScenarioResult[], ms: number, guestLogs: readonly GuestLogFinding[] = []): Summary {
   const count = (s: Status) => results.filter((r) => r.status === s).length;
-  return { passed: count('passed'), failed: count('failed'), errored: count('errored'), skipped: count('skipped'), interrupted: count('interrupted'), ...(guestLogs.length ? { outside: guestLogs.length } : {}), ms };
+  const unjudged = notJudged(results);
+  return {
+    passed: count('passed'),
+    failed: count('failed'),
+    errored: count('errored'),
+    skipped: count('skipped'),
+    interrupted: count('interrupted'),
+    ...(guestLogs.length ? { outside: guestLogs.length } : {}),
+    ...(unjudged.length ? { notJudged: unjudged } : {}),
+    ms,
+  };
+}
+
+/** "cdev/shared-group" from "cdev/shared-group@shared-slot": the scenario, whichever machine ran it. */
+export function scenarioOf(id: string): string {
+  return id.split('@')[0]!;
+}
+
+/**
+ * The scenarios whose every variant skipped itself: a skip on one machine is fine when another
+ * machine ran the contract ("no shared group here" on default, run on shared-slot), but a
+ * contract skipped everywhere was not checked, and the run must not read as if it had been.
+ */
+export function notJudged(results: readonly ScenarioResult[]): string[] {
+  const statuses = new Map<string, Status[]>();
+  for (const r of results) {
+    const id = scenarioOf(r.scenario.id);
+    statuses.set(id, [...(statuses.get(id) ?? []), r.status]);
+  }
+  return [...statuses].filter(([, s]) => s.every((x) => x === 'skipped')).map(([id]) => id);
 }

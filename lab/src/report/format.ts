@@ -21,6 +21,7 @@ export function formatSummary(s: Summary, total?: number): string {
   const missing = notRun(s, total);
   if (missing) extra.push(`${missing} not run`);
   if (s.outside) extra.push(`${s.outside} kernel-log finding${s.outside === 1 ? '' : 's'} outside the scenarios`);
+  if (s.notJudged?.length) extra.push(`${s.notJudged.length} not judged (skipped on every machine: ${s.notJudged.join('; ')})`);
   return extra.length ? `${base}, ${extra.join(', ')}` : base;
 }
 
@@ -28,6 +29,16 @@ export function formatSummary(s: Summary, total?: number): string {
 export function notRun(s: Summary, total: number | undefined): number {
   if (total === undefined) return 0;
   return Math.max(0, total - (s.passed + s.failed + s.errored + s.skipped + s.interrupted));
+}
+
+/**
+ * Every skip with its reason, for the end of a run: a skip is a contract not checked on that
+ * machine, and the reader should not have to scroll back to learn which and why.
+ */
+export function skipLines(results: readonly ScenarioResult[]): string[] {
+  const skipped = results.filter((r) => r.status === 'skipped');
+  if (!skipped.length) return [];
+  return [`skipped (${skipped.length}):`, ...skipped.map((r) => `  ${r.scenario.id}: ${(r.skipReason ?? 'no reason given').split(/\r?\n/)[0]}`)];
 }
 
 /** The finding's normalised title (what groups the same crash), or its raw line for older reports. */

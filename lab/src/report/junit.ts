@@ -2,7 +2,7 @@
 // scenario area. As in Playwright's reporter, an expectation that did not hold is a
 // <failure> (the kernel's fault) and a lab problem is an <error> typed by its phase.
 import { join } from 'node:path';
-import type { GuestLogFinding, RunInfo, ScenarioResult } from './events.ts';
+import { scenarioOf, type GuestLogFinding, type RunInfo, type ScenarioResult } from './events.ts';
 import { FileReporter, type RunReport } from './file-reporter.ts';
 import { describeFault, findingTitle, guestLogLines } from './format.ts';
 import { oneLine } from './text.ts';
@@ -38,10 +38,12 @@ export function renderJunit({ run, summary, results, guestLogs = [] }: RunReport
   // suite of their own: the events name only what started, so they are numbered, not named.
   const notRun = Math.max(0, run.total - results.length);
   const t = totals(results, notRun);
-  out.push(`<testsuites${xmlAttrs({ name: 'iommufd-lab', ...t, tests: t.tests + guestLogs.length, failures: t.failures + guestLogs.length, time: seconds(summary.ms), timestamp: run.startedAt })}>`);
+  const unjudged = summary.notJudged ?? [];
+  out.push(`<testsuites${xmlAttrs({ name: 'iommufd-lab', ...t, tests: t.tests + guestLogs.length + unjudged.length, failures: t.failures + guestLogs.length, errors: t.errors + unjudged.length, time: seconds(summary.ms), timestamp: run.startedAt })}>`);
   for (const [area, rs] of byArea(results)) out.push(...suite(area, rs, run));
   if (notRun) out.push(...notRunSuite(results.length, notRun, run));
   if (guestLogs.length) out.push(...outsideSuite(guestLogs, run));
+  if (unjudged.length) out.push(...notJudgedSuite(unjudged, results, run));
   out.push('</testsuites>');
   return `${out.join('\n')}\n`;
 }
@@ -74,6 +76,16 @@ function outsideSuite(guestLogs: GuestLogFinding[], run: RunInfo): string[] {
     return `    <testcase${attrs}>\n      <failure${xmlAttrs({ message: oneLine(first), type: 'kernel-log' })}>${xmlText(body)}</failure>\n    </testcase>`;
   });
   return [`  <testsuite${xmlAttrs({ name: 'kernel-log', tests: guestLogs.length, failures: guestLogs.length, errors: 0, skipped: 0, time: seconds(0), timestamp: run.startedAt })}>`, ...cases, '  </testsuite>'];
+}
+
+/** Scenarios skipped on every machine: one error each (the contract was not checked), with each skip's reason. */
+function notJudgedSuite(ids: string[], results: ScenarioResult[], run: RunInfo): string[] {
+  const cases = ids.map((id) => {
+    const attrs = xmlAttrs({ classname: 'not-judged', name: `not judged: ${id}`, time: seconds(0) });
+    const body = results.filter((r) => scenarioOf(r.scenario.id) === id).map((r) => `${r.scenario.id}: ${r.skipReason ?? 'no reason given'}`).join('\n');
+    return `    <testcase${attrs}>\n      <error${xmlAttrs({ message: 'skipped on every machine the run gave it: its contract was not checked', type: 'not-judged' })}>${xmlText(body)}</error>\n    </testcase>`;
+  });
+  return [`  <testsuite${xmlAttrs({ name: 'not-judged', tests: ids.length, failures: 0, errors: ids.length, skipped: 0, time: seconds(0), timestamp: run.startedAt })}>`, ...cases, '  </testsuite>'];
 }
 
 function properties(run: RunInfo): string[] {

@@ -1,7 +1,7 @@
 // The interactive display: one line per finished scenario, details indented below, and on a
 // real terminal a single "running" line rewritten in place so a long boot does not look hung.
 import type { Reporter, RunEvent, ScenarioResult, Status, Summary } from './events.ts';
-import { describeRun, detailLines, formatDuration, formatSummary, guestLogLines, notRun } from './format.ts';
+import { describeRun, detailLines, formatDuration, formatSummary, guestLogLines, notRun, skipLines } from './format.ts';
 import type { TextSink } from './sink.ts';
 
 const SYMBOL: Record<Status, string> = { passed: '✔', failed: '✘', errored: '!', skipped: '-', interrupted: '■' };
@@ -55,7 +55,7 @@ export class LineReporter implements Reporter {
         this.print([`${this.paint(COLOUR.failed, SYMBOL.failed)} kernel log ${event.finding.where}`, ...guestLogLines(event.finding, this.runDir).map((l) => `    ${l}`)]);
         break;
       case 'run-end':
-        this.print(['', `results in ${event.run.runDir}`, this.summaryLine(event.summary)]);
+        this.print(['', ...skipLines(event.results).map((l, i) => (i ? l : this.paint(COLOUR.skipped, l))), `results in ${event.run.runDir}`, this.summaryLine(event.summary)]);
         break;
     }
   }
@@ -70,11 +70,12 @@ export class LineReporter implements Reporter {
   }
 
   private summaryLine(s: Summary): string {
-    // formatSummary names interrupted, not-run and outside findings only when non-zero, after the four counts.
+    // formatSummary names interrupted, not-run, outside findings and not-judged scenarios only
+    // when non-zero, after the four counts, each one ', '-separated part.
     const parts = formatSummary(s, this.total).split(', ');
     const missing = notRun(s, this.total);
-    const counts = [s.passed, s.failed, s.errored, s.skipped, ...(s.interrupted ? [s.interrupted] : []), ...(missing ? [missing] : []), ...(s.outside ? [s.outside] : [])];
-    const colours = [COLOUR.passed, COLOUR.failed, COLOUR.errored, COLOUR.skipped, ...(s.interrupted ? [COLOUR.interrupted] : []), ...(missing ? [COLOUR.interrupted] : []), ...(s.outside ? [COLOUR.failed] : [])];
+    const counts = [s.passed, s.failed, s.errored, s.skipped, ...(s.interrupted ? [s.interrupted] : []), ...(missing ? [missing] : []), ...(s.outside ? [s.outside] : []), ...(s.notJudged?.length ? [s.notJudged.length] : [])];
+    const colours = [COLOUR.passed, COLOUR.failed, COLOUR.errored, COLOUR.skipped, ...(s.interrupted ? [COLOUR.interrupted] : []), ...(missing ? [COLOUR.interrupted] : []), ...(s.outside ? [COLOUR.failed] : []), ...(s.notJudged?.length ? [COLOUR.errored] : [])];
     // Only non-zero counts are coloured, so a clean run shows no red.
     const painted = parts.map((p, i) => ((counts[i] ?? 0) > 0 ? this.paint(colours[i] ?? 0, p) : p));
     return `${painted.join(', ')} (${formatDuration(s.ms)})`;

@@ -2,7 +2,7 @@
 // cursor movement, and the summary alone on the last line so scripts can grep it.
 import { stripControl } from '../util/terminal-text.ts';
 import type { Reporter, RunEvent, ScenarioResult, Status } from './events.ts';
-import { describeRun, detailLines, formatDuration, formatSummary, guestLogLines } from './format.ts';
+import { describeRun, detailLines, formatDuration, formatSummary, guestLogLines, skipLines } from './format.ts';
 import type { TextSink } from './sink.ts';
 
 const WORD: Record<Status, string> = { passed: 'PASS', failed: 'FAIL', errored: 'ERROR', skipped: 'SKIP', interrupted: 'INTERRUPTED' };
@@ -46,7 +46,7 @@ export class PlainReporter implements Reporter {
         break;
       case 'run-end':
         this.line(`DONE results in ${event.run.runDir} (${formatDuration(event.summary.ms)})`);
-        this.write([formatSummary(event.summary, event.run.total)]);
+        this.write([...skipLines(event.results), formatSummary(event.summary, event.run.total)]);
         break;
     }
   }

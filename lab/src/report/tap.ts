@@ -1,6 +1,6 @@
 // TAP version 14 for tools that speak TAP (tap-parser, prove, Jenkins TAP plugin). Only the
 // scenarios that did not pass carry a YAML diagnostics block: that is where a reader looks.
-import type { ScenarioResult } from './events.ts';
+import { scenarioOf, type ScenarioResult } from './events.ts';
 import { FileReporter, type RunReport } from './file-reporter.ts';
 import { findingTitle, formatSummary } from './format.ts';
 import { oneLine, stripAnsi } from './text.ts';
@@ -19,7 +19,9 @@ export function tapEscape(text: string): string {
 export function renderTap({ run, summary, results, guestLogs = [] }: RunReport): string {
   const planned = Math.max(run.total, results.length);
   // A finding outside every scenario is a test point of its own after them: the run did not pass.
-  const out = ['TAP version 14', `1..${planned + guestLogs.length}`];
+  // So is a scenario skipped on every machine: its skips are "ok", its contract was not checked.
+  const unjudged = summary.notJudged ?? [];
+  const out = ['TAP version 14', `1..${planned + guestLogs.length + unjudged.length}`];
   results.forEach((r, i) => out.push(...testPoint(r, i + 1)));
   for (let n = results.length + 1; n <= planned; n++) {
     out.push(`not ok ${n} - not run`, '  ---', ...toYaml({ status: 'not-run', message: 'the run was interrupted before this scenario started' }, 2), '  ...');
@@ -27,6 +29,10 @@ export function renderTap({ run, summary, results, guestLogs = [] }: RunReport):
   guestLogs.forEach((g, i) => {
     const d = { status: 'failed', findings: g.findings.map((k) => ({ kind: k.kind, title: findingTitle(k), line: k.line })), unexpected_dmar: g.dmar.map((f) => ({ ...f })), log: g.log };
     out.push(`not ok ${planned + i + 1} - kernel log ${tapEscape(g.where)}`, '  ---', ...toYaml(d, 2), '  ...');
+  });
+  unjudged.forEach((id, i) => {
+    const reasons = results.filter((r) => scenarioOf(r.scenario.id) === id).map((r) => `${r.scenario.id}: ${oneLine(r.skipReason ?? 'no reason given')}`);
+    out.push(`not ok ${planned + guestLogs.length + i + 1} - not judged: ${tapEscape(id)}`, '  ---', ...toYaml({ status: 'not-judged', message: 'skipped on every machine the run gave it: its contract was not checked', skips: reasons }, 2), '  ...');
   });
   out.push(`# ${formatSummary(summary, run.total)}`);
   return `${out.join('\n')}\n`;

@@ -1,5 +1,6 @@
 // Planning a run: which scenarios, on which kernel flavour and machine, in which order. Pure.
 import type { LoadedScenario } from './loader.ts';
+import { scenarioOf } from '../report/events.ts';
 
 export interface Job {
   id: string; // scenario id, unique within the run
@@ -60,9 +61,13 @@ export function parseShard(spec: string): { index: number; count: number } {
 }
 
 /**
- * Shard I of N: every N-th job of the planned (deterministic) order, starting at the I-th. The N
- * shards together run each job exactly once, and jobs of one kernel spread over all shards.
+ * Shard I of N: every N-th scenario of the planned (deterministic) order, starting at the I-th,
+ * with all of its machine variants. The N shards together run each job exactly once, jobs of one
+ * kernel spread over all shards, and a shard alone can tell a scenario that skipped on every
+ * machine (not judged) from one whose other variants ran elsewhere.
  */
 export function shard(jobs: Job[], index: number, count: number): Job[] {
-  return jobs.filter((_, k) => k % count === index - 1);
+  const order = [...new Set(jobs.map((j) => scenarioOf(j.id)))];
+  const mine = new Set(order.filter((_, k) => k % count === index - 1));
+  return jobs.filter((j) => mine.has(scenarioOf(j.id)));
 }

@@ -135,11 +135,12 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
 
 /**
  * 130 if the run was interrupted, else 1 if a scenario failed or the kernel log outside the
- * scenarios reported something, 2 if one errored (and nothing failed), else 0.
+ * scenarios reported something, 2 if one errored or a scenario was skipped on every machine (its
+ * contract not judged) and nothing failed, else 0.
  */
 export function exitCodeFor(summary: Summary): number {
   if (summary.interrupted > 0) return 130;
   if (summary.failed > 0 || (summary.outside ?? 0) > 0) return 1;
-  if (summary.errored > 0) return 2;
+  if (summary.errored > 0 || (summary.notJudged?.length ?? 0) > 0) return 2;
   return 0;
 }

@@ -76,3 +76,15 @@ test.serial('lab list shows every scenario with its concern', async (t) => {
   t.true(ids.includes('cdev/parked-fd-blocks-every-op'));
   t.is(out.stdout.match(/^ {2}concern: \S/gm)?.length, ids.length);
 });
+
+test.serial('a scenario that skips on every machine it is given is not judged: named with its reason, exit 2', async (t) => {
+  // On the default machine the nvme and the e1000 sit in groups of their own: the scenario skips.
+  const out = join(mkdtempSync(join(tmpdir(), 'lab-not-judged-')), 'run');
+  const r = await execa(join(repoRoot, 'labw'), ['run', '--machine', 'default', 'cdev/shared-group-has-one-owner', '--out', out], { env: { LAB_NO_BOOTSTRAP: '1', CI: '1' }, reject: false, all: true });
+  t.is(r.exitCode, 2, r.all);
+  t.regex(r.all, /^ {2}cdev\/shared-group-has-one-owner: the functions do not share an IOMMU group here/m);
+  t.regex(r.all, /^0 passed, 0 failed, 0 errored, 1 skipped, 1 not judged \(skipped on every machine: cdev\/shared-group-has-one-owner\)$/m);
+  const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { summary: { notJudged?: string[] } };
+  t.deepEqual(json.summary.notJudged, ['cdev/shared-group-has-one-owner']);
+  t.deepEqual(await liveQemus(), []);
+});

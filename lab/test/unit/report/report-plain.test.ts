@@ -24,9 +24,11 @@ test('timestamped lines, one per finished scenario, with details indented below'
 test('no colour even on a TTY, and the summary alone on the last line', async (t) => {
   const out = await output();
   t.false(out.includes('\x1b'));
-  t.regex(out, /^\d+ passed, \d+ failed, \d+ errored, \d+ skipped$/m);
+  t.regex(out, /^\d+ passed, \d+ failed, \d+ errored, \d+ skipped(, |$)/m);
   const lines = out.trimEnd().split('\n');
-  t.is(lines.at(-1), '1 passed, 1 failed, 1 errored, 1 skipped');
+  t.is(lines.at(-1), '1 passed, 1 failed, 1 errored, 1 skipped, 1 not judged (skipped on every machine: iommufd/nested-s2)');
+  // Every skip and its reason, just above the summary.
+  t.deepEqual(lines.slice(-3, -1), ['skipped (1):', '  iommufd/nested-s2: needs "nested" #VT-d & KVM']);
 });
 
 test('a finding outside every scenario is printed as it comes, with where, what and its log, and counted', async (t) => {
@@ -34,5 +36,5 @@ test('a finding outside every scenario is printed as it comes, with where, what 
   await feed(new PlainReporter({ stream, now: () => new Date('2025-01-01T12:34:56Z') }), outsideEvents());
   const out = stream.text();
   t.regex(out, /^\[12:34:56\] FOUND in the kernel log between cdev\/parked-fd and cdev\/double-bind\n {4}kernel WARNING in iommufd_fops_release\n {6}WARNING: CPU: 1 PID: 0 at drivers\/iommu\/iommufd\/main\.c:99\n {4}log: \/var\/lab\/runs\/20250101-120000-abcd\/guests\/worker-1-guest-1\/outside-1\.log$/m);
-  t.regex(out, /1 passed, 1 failed, 1 errored, 1 skipped, 1 kernel-log finding outside the scenarios\n$/);
+  t.regex(out, /1 passed, 1 failed, 1 errored, 1 skipped, 1 kernel-log finding outside the scenarios, 1 not judged \(skipped on every machine: iommufd\/nested-s2\)\n$/);
 });

@@ -20,6 +20,19 @@ test('N shards together run every planned job exactly once', (t) => {
   t.deepEqual(shard(jobs, 2, 2).map((j) => j.id), shard(jobs, 2, 2).map((j) => j.id));
 });
 
+test('a shard holds all machine variants of its scenarios, so it can tell a scenario skipped everywhere', (t) => {
+  const jobs = plan([loaded('a/x'), loaded('a/y', ['default', 'pt', 'shared-slot']), loaded('b/z'), loaded('b/w', ['default', 'pt'])], { patterns: [] });
+  for (const n of [2, 3]) {
+    for (let i = 1; i <= n; i++) {
+      const ids = shard(jobs, i, n).map((j) => j.id);
+      const scenarios = new Set(ids.map((id) => id.split('@')[0]));
+      const variants = jobs.filter((j) => scenarios.has(j.id.split('@')[0])).map((j) => j.id);
+      t.deepEqual(ids, variants, `shard ${i}/${n}`);
+    }
+  }
+  t.deepEqual(shard(jobs, 2, 3).map((j) => j.id), ['a/y', 'a/y@pt', 'a/y@shared-slot']);
+});
+
 test('shard specs are checked', (t) => {
   t.deepEqual(parseShard('2/3'), { index: 2, count: 3 });
   for (const bad of ['0/2', '3/2', '1/0', 'x', '1/2/3']) t.throws(() => parseShard(bad));

@@ -69,6 +69,9 @@ test('exit codes: failed beats errored beats passed', (t) => {
   // A kernel report outside every scenario fails a run whose scenarios all passed.
   t.is(exitCodeFor({ ...s, outside: 1 }), 1);
   t.is(exitCodeFor({ ...s, errored: 1, outside: 1 }), 1);
+  // A contract skipped on every machine was not judged: no answer, like an error; a failure still wins.
+  t.is(exitCodeFor({ ...s, notJudged: ['cdev/shared-group'] }), 2);
+  t.is(exitCodeFor({ ...s, notJudged: ['cdev/shared-group'], failed: 1 }), 1);
 });
 
 test('the vfio-pci bind script quotes the BDF and waits for the cdev', (t) => {
