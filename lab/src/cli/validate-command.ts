@@ -8,7 +8,7 @@ import type { Patch } from '../kernel/mbox.ts';
 import { describePatch, joinPatches } from '../kernel/mbox.ts';
 import type { Status } from '../report/events.ts';
 import { bisectFirstBreaking, brokenBaseline, classify, compareRuns, comparisonTable, newWarnings, verdictLine, warnings, type Outcome } from '../scenario/compare.ts';
-import { outcomes } from './outcomes.ts';
+import { outcomes, outsideRow } from './outcomes.ts';
 import { baselineKey, loadBaseline, saveBaseline } from './baseline-cache.ts';
 import { labCommit } from '../scenario/session.ts';
 import { BuildError, ExitCode, LabError, PatchError, UsageError } from '../util/errors.ts';
@@ -103,8 +103,12 @@ export async function validateCommand(ctx: Context, patterns: string[], flags: V
   const comparison = compareRuns(baseline, tip);
   v.say(`\nbaseline vs tip (${patches.length} patch(es)):\n${comparisonTable(comparison)}`);
   v.verdict.comparison = comparison;
-  if (flags.eachRuntime && comparison.regressions.length > 0) {
-    await bisectRegressions(v, comparison.regressions, baseline, tip, (k, ids) => session(`prefix-${k}`, { ...flags, series: [v.prefixFiles[k - 1]!] }, jobs.filter((j) => ids.has(j.id))));
+  // The log outside the scenarios belongs to no job a prefix could re-run: it is a regression of
+  // the tip, not bisected (its findings name where in which guest's log).
+  const bisectable = comparison.regressions.filter((id) => id !== outsideRow);
+  if (comparison.regressions.includes(outsideRow)) v.say(`${outsideRow}: ${(tip.get(outsideRow)?.failures ?? []).join('; ')} (not bisected: no scenario's run covers it)`);
+  if (flags.eachRuntime && bisectable.length > 0) {
+    await bisectRegressions(v, bisectable, baseline, tip, (k, ids) => session(`prefix-${k}`, { ...flags, series: [v.prefixFiles[k - 1]!] }, jobs.filter((j) => ids.has(j.id))));
   }
   v.say(`\n${verdictLine(comparison)}`);
   await writeVerdict(v);
