@@ -6,7 +6,7 @@ import { qemuTargetNames, type QemuTargetName } from '../qemu/target.ts';
 import { processCleanup, installSignalHandlers, interruptSignal } from '../util/cleanup.ts';
 import { ExitCode, formatError } from '../util/errors.ts';
 import { log, onLogFailure, openLog } from '../util/log.ts';
-import { cacheRoot } from '../util/paths.ts';
+import { cacheRoot, repoRoot } from '../util/paths.ts';
 import { createProgress, type Progress } from '../util/progress.ts';
 import type { KernelRequest } from '../kernel/build.ts';
 
@@ -27,10 +27,16 @@ export interface KernelFlags {
   series: string[];
   config: string[];
   baseConfig: string;
+  /** --sanitize: add kernel-patches/config/sanitize.config (KASAN, lockdep, atomic sleep). */
+  sanitize?: boolean;
 }
 
+/** The fragment --sanitize adds after the lab's (and before any --config): KASAN, lockdep, atomic-sleep checks. */
+export const sanitizeFragment = join(repoRoot, 'kernel-patches/config/sanitize.config');
+
 export function kernelRequest(flags: KernelFlags): KernelRequest {
-  return { base: flags.base, series: flags.series, configs: flags.config, baseConfig: flags.baseConfig, cwd: process.cwd() };
+  const configs = flags.sanitize ? [sanitizeFragment, ...flags.config] : flags.config;
+  return { base: flags.base, series: flags.series, configs, baseConfig: flags.baseConfig, cwd: process.cwd() };
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -41,6 +47,7 @@ export function withKernelOptions<T extends import('commander').Command>(cmd: T)
     .option('--base <src>', 'base kernel: tarball, unpacked tree, or git repo (PATH or PATH@REF)', undefined)
     .option('--series <s>', 'patch series: mbox, folder of *.patch, or REPO:A..B (repeatable)', collect, [])
     .option('--config <fragment>', 'extra kconfig fragment after the lab fragment (repeatable)', collect, [])
+    .option('--sanitize', 'the sanitize kernel: KASAN, lockdep (PROVE_LOCKING) and DEBUG_ATOMIC_SLEEP on top of the lab fragment (its own cached build)')
     .option('--base-config <target>', 'make target for the starting config', 'tinyconfig') as T;
 }
 

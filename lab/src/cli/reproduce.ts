@@ -13,6 +13,8 @@ export interface ReproduceFlags {
   series: string[];
   config: string[];
   baseConfig: string;
+  /** --sanitize: the detectors' kernel is another kernel. */
+  sanitize?: boolean;
   machine?: string;
   shard?: string;
   reporter: string[];
@@ -30,6 +32,7 @@ export function reproduceArgs(patterns: string[], flags: ReproduceFlags, cwd = p
   const args = ['run', ...patterns];
   if (flags.base) args.push('--base', resolve(cwd, flags.base));
   for (const s of flags.series) args.push('--series', resolve(cwd, s));
+  if (flags.sanitize) args.push('--sanitize');
   for (const c of flags.config) args.push('--config', resolve(cwd, c));
   if (flags.baseConfig !== 'tinyconfig') args.push('--base-config', flags.baseConfig);
   if (flags.machine) args.push('--machine', flags.machine);

@@ -26,7 +26,10 @@ async function readModels(): Promise<{ name: string; path: string; header: Model
 }
 
 export async function teethCommand(ctx: Context, flags: KernelFlags & QemuFlags & { jobs: string; out?: string }): Promise<number> {
-  const models = await readModels();
+  const all = await readModels();
+  // A model only the detectors can see is run on the sanitize kernel; without it, it is named as not run.
+  const models = all.filter((m) => !m.header.needs || flags.sanitize);
+  const notRun = all.filter((m) => !models.includes(m));
   const jobs = labScenariosOnly(await planScenarios({ patterns: [] }));
   // Before the baseline's build: a claim on a scenario that does not exist could only end NOT CAUGHT.
   requireScenarios(jobs, []);
@@ -44,10 +47,10 @@ export async function teethCommand(ctx: Context, flags: KernelFlags & QemuFlags 
   }
   const verdicts: ModelVerdict[] = [];
   for (const { name, path, header } of models) verdicts.push(judgeModel(header, baseline, await outcomes(dir, name, await session(name, [path]))));
-  const table = teethTable(verdicts, baseline);
+  const table = [teethTable(verdicts, baseline), ...notRun.map((m) => `not run: ${m.header.file} — ${m.header.subject} (needs the sanitize kernel: ./labw teeth --sanitize)`)].join('\n');
   process.stdout.write(`${table}\n`);
   await writeFile(join(dir, 'teeth.txt'), `${table}\n`);
-  await writeFile(join(dir, 'teeth.json'), JSON.stringify({ baseline: Object.fromEntries([...baseline].map(([id, o]) => [id, o.status])), verdicts }, null, 2));
+  await writeFile(join(dir, 'teeth.json'), JSON.stringify({ baseline: Object.fromEntries([...baseline].map(([id, o]) => [id, o.status])), verdicts, notRun: notRun.map((m) => ({ file: m.header.file, needs: m.header.needs })) }, null, 2));
   ctx.progress.info(`teeth results: ${dir}`);
   // A flaky result anywhere leaves the verdict unproven, as a change the model was not meant to make does.
   return verdicts.every((v) => v.caught && v.changed.length === 0 && v.flaky.length === 0) ? 0 : 1;

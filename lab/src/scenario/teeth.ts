@@ -16,16 +16,23 @@ export interface ModelHeader {
   subject: string;
   catches: Catch[];
   reference?: string;
+  /**
+   * `Lab-Needs: sanitize`: only the sanitize kernel's detectors (KASAN, lockdep) see this model,
+   * no contract check does; teeth runs it with --sanitize and says it did not otherwise.
+   */
+  needs?: 'sanitize';
 }
 
-/** Reads the `Lab-Catches:` / `Lab-Reference:` trailers of a regression model's message. */
+/** Reads the `Lab-Catches:` / `Lab-Reference:` / `Lab-Needs:` trailers of a regression model's message. */
 export function parseModelHeader(text: string, file: string): ModelHeader {
   const message = text.split(/^---$/m)[0] ?? text;
   const subject = /^Subject:\s*(?:\[[^\]]*\]\s*)?(.*)$/m.exec(message)?.[1]?.trim() ?? file;
   // "Lab-Catches: cdev/parked-fd-blocks-every-op" or "Lab-Catches: cdev/parked-fd-blocks-every-op: VFIO_DEVICE_GET_INFO"
   const catches = [...message.matchAll(/^Lab-Catches:\s*([^\s:]+(?::[^\s:]+)?)(?::\s+(.+?))?\s*$/gm)].map((m) => ({ id: m[1]!, ...(m[2] ? { expectation: m[2] } : {}) }));
   const reference = /^Lab-Reference:\s*(.+)$/m.exec(message)?.[1]?.trim();
-  return { file, subject, catches, reference };
+  const needs = /^Lab-Needs:\s*(.+?)\s*$/m.exec(message)?.[1];
+  if (needs !== undefined && needs !== 'sanitize') throw new UsageError(`${file}: Lab-Needs: ${needs} is not known (the one kernel a model can need is "sanitize")`);
+  return { file, subject, catches, reference, ...(needs ? { needs } : {}) };
 }
 
 /**

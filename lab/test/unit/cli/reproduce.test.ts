@@ -50,10 +50,10 @@ test('the old --out default ran $(cmd) from the run directory name; this one doe
   t.false(existsSync(join(root, 'PWNED')));
 });
 
-test('the options that shaped the run are kept: --jobs, --keep-failed, --no-reuse-guests', (t) => {
+test('the options that shaped the run are kept: --sanitize, --jobs, --keep-failed, --no-reuse-guests', (t) => {
   const base = { series: [], config: [], baseConfig: 'tinyconfig', reporter: [] };
-  const args = reproduceArgs(['cdev/'], { ...base, jobs: '1', keepFailed: true, reuseGuests: false, machine: 'shared-group' }, '/w');
-  t.deepEqual(args, ['run', 'cdev/', '--machine', 'shared-group', '--jobs', '1', '--keep-failed', '--no-reuse-guests']);
+  const args = reproduceArgs(['cdev/'], { ...base, sanitize: true, jobs: '1', keepFailed: true, reuseGuests: false, machine: 'shared-group' }, '/w');
+  t.deepEqual(args, ['run', 'cdev/', '--sanitize', '--machine', 'shared-group', '--jobs', '1', '--keep-failed', '--no-reuse-guests']);
   // The defaults (auto, guests handed on) write nothing: the replay gets them too.
   t.deepEqual(reproduceArgs([], { ...base, jobs: 'auto', reuseGuests: true }, '/w'), ['run']);
 });

@@ -86,3 +86,10 @@ test('every regression model in the repository names only scenarios teeth runs',
   t.true(models.length > 0);
   t.notThrows(() => requireKnownCatches(models, new Set(jobs.map((j) => j.id))));
 });
+
+test('Lab-Needs: sanitize marks a model only the detectors see; any other need is refused', (t) => {
+  const model = (trailer: string) => `Subject: [PATCH] REGRESSION MODEL: x\n\nLab-Catches: a/x: KASAN\n${trailer}\n---\n diff\n`;
+  t.is(parseModelHeader(model('Lab-Needs: sanitize'), 'm.patch').needs, 'sanitize');
+  t.false('needs' in parseModelHeader(model(''), 'm.patch'));
+  t.throws(() => parseModelHeader(model('Lab-Needs: kasan'), 'm.patch'), { instanceOf: UsageError, message: /m\.patch: Lab-Needs: kasan is not known/ });
+});
