@@ -30,7 +30,7 @@ let smoke = { kernel: '/nonexistent', initrd: '/nonexistent', dir: join(scratch,
 if (decision.kind === 'smoke') {
   // Only here is a kernel needed (the lab's default one, a cache hit when it was built before).
   const guest = await prepareGuest({ series: [], configs: [], baseConfig: 'tinyconfig', cwd: repoRoot }, cacheRoot(), createProgress({ quiet: true }));
-  smoke = { kernel: guest.kernel.vmlinux, initrd: guest.baseImage, dir: smoke.dir };
+  smoke = { kernel: guest.kernel.boot, initrd: guest.baseImage, dir: smoke.dir };
 }
 const cache = join(scratch, 'cache');
 let t0 = performance.now();

@@ -35,7 +35,7 @@ const keyArchive = await buildKeyArchive(work, generateKeyPair().publicKey);
 const initrd = await concatInitrd([guest.baseImage, guest.probeImage, keyArchive], join(work, 'initrd.img'));
 for (let i = 0; i < runs; i++) {
   const t0 = Date.now();
-  const m = await Machine.start({ profile, accel, kernel: guest.kernel.vmlinux, initrd, dir: join(work, `floor-${i}`), cache, extraCmdline: ['rdinit=/floor'] });
+  const m = await Machine.start({ profile, accel, kernel: guest.kernel.boot, initrd, dir: join(work, `floor-${i}`), cache, extraCmdline: ['rdinit=/floor'] });
   while (!m.hasExited && Date.now() - t0 < 60_000) await sleep(10);
   floor.push(Date.now() - t0);
   await m.stop();

@@ -43,7 +43,7 @@ export async function prepareGuest(req: KernelRequest, cache: string, progress: 
 export const baseTimeouts = { bootMs: 15_000, sshMs: 5_000, execMs: 30_000 };
 
 export async function resolveAccel(cache: string, guest: GuestArtifacts, dir: string, progress: Progress): Promise<AccelVerdict> {
-  const verdict = await chooseAccel(cache, { kernel: guest.kernel.vmlinux, initrd: guest.baseImage, dir: join(dir, 'kvm-smoke') });
+  const verdict = await chooseAccel(cache, { kernel: guest.kernel.boot, initrd: guest.baseImage, dir: join(dir, 'kvm-smoke') });
   if (verdict.accel === 'tcg') progress.info(`accelerator: TCG (${verdict.reason}); deadlines are scaled ×${timeScale('tcg')}`);
   return verdict;
 }
@@ -82,7 +82,7 @@ export async function bootGuest(opts: BootOptions): Promise<Booted> {
   const machine = await Machine.start({
     profile: opts.profile,
     accel: opts.accel,
-    kernel: opts.guest.kernel.vmlinux,
+    kernel: opts.guest.kernel.boot,
     initrd,
     dir: opts.dir,
     cache: opts.cache,

@@ -51,7 +51,7 @@ async function bootFromFlags(ctx: Context, flags: GuestFlags, what: string, keep
   const verdict = await resolveAccel(ctx.cache, guest, dir, ctx.progress);
   if (flags.dryRun) {
     // What Machine.start would run; the port, the name and the QMP directory are chosen at start.
-    const paths = launchPaths(dir, { kernel: guest.kernel.vmlinux, qmpDir: join(tmpdir(), 'lab-qmp-XXXXXX'), sshPort: 0, name: 'lab-dry-run' });
+    const paths = launchPaths(dir, { kernel: guest.kernel.boot, qmpDir: join(tmpdir(), 'lab-qmp-XXXXXX'), sshPort: 0, name: 'lab-dry-run' });
     const argv = qemuArgv(profile, verdict.accel, paths, flags.append);
     process.stdout.write(`${commandLine(argv, qemuEnvFor(profile))}\n`);
     return null;

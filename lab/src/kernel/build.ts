@@ -43,6 +43,8 @@ export interface Kernel {
   dir: string;
   vmlinux: string;
   bzImage: string;
+  /** What QEMU's -kernel gets: vmlinux through PVH (faster), bzImage where PVH cannot boot it (bootImage()). */
+  boot: string;
   config: string;
   headers: string;
   /** Directory of the kernel's iommufd selftest binaries (null when the kernel has no IOMMUFD_TEST). */
@@ -116,6 +118,7 @@ export async function buildKernel(req: KernelRequest, cache: string, progress: P
     dir,
     vmlinux: join(dir, 'vmlinux'),
     bzImage: join(dir, 'bzImage'),
+    boot: join(dir, bootImage(configMap(await readFile(join(dir, 'config'), 'utf8')))),
     config: join(dir, 'config'),
     headers: join(dir, 'headers/include'),
     selftests: existsSync(join(dir, 'selftests')) ? join(dir, 'selftests') : null,
@@ -251,4 +254,14 @@ async function configure(ctx: MakeContext, prep: Prepared, baseConfig: string): 
       hint: 'fix the fragment: enable the dependencies it names, or remove the option',
     });
   }
+}
+
+/**
+ * The image to boot: the uncompressed vmlinux through its PVH entry reaches /init ~0.7 s sooner
+ * under TCG than bzImage, but a KASAN kernel does not boot that way (measured on 6.12: QEMU exits
+ * at once with status 0 and not one byte on the console, while its bzImage boots), so a kernel
+ * with KASAN boots its bzImage.
+ */
+export function bootImage(config: ReadonlyMap<string, string>): 'vmlinux' | 'bzImage' {
+  return config.get('CONFIG_KASAN') === 'y' ? 'bzImage' : 'vmlinux';
 }

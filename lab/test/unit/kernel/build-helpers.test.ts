@@ -1,4 +1,6 @@
 import test from 'ava';
+import { bootImage } from '../../../src/kernel/build.ts';
+import { configMap } from '../../../src/kernel/kconfig.ts';
 import { failedFile } from '../../../src/kernel/apply.ts';
 import { buildKey, type KeyInputs } from '../../../src/kernel/cache-key.ts';
 import { firstErrors, makeArgs } from '../../../src/kernel/make.ts';
@@ -55,4 +57,10 @@ test('an early QEMU exit is explained from the serial log', (t) => {
   t.regex(diagnoseExit('...\nKernel panic - not syncing: VFS: Unable to mount root fs\n'), /panicked \(Kernel panic - not syncing: VFS: Unable to mount root fs\)/);
   t.is(diagnoseExit('reboot: Power down\n'), 'the guest powered off');
   t.is(diagnoseExit(''), 'QEMU exited before the guest printed anything');
+});
+
+test('a KASAN kernel boots its bzImage (PVH does not boot it); every other kernel its vmlinux through PVH', (t) => {
+  t.is(bootImage(configMap('CONFIG_PVH=y\nCONFIG_KFENCE=y\n')), 'vmlinux');
+  t.is(bootImage(configMap('CONFIG_PVH=y\nCONFIG_KASAN=y\nCONFIG_KASAN_GENERIC=y\n')), 'bzImage');
+  t.is(bootImage(configMap('CONFIG_PVH=y\n# CONFIG_KASAN is not set\n')), 'vmlinux');
 });
