@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { countFaultReports, faultMatches, parseDmarFaults, scanKernelLog, shortBdf, unexpectedFaults } from '../../../src/scenario/watchdog.ts';
 
@@ -74,6 +75,23 @@ test('a KFENCE report is a finding of its own kind, titled by what and where', (
     '[   42.100002] Use-after-free read at 0x00000000a1b2c3d4 (in kfence-#17):',
   ].join('\n'));
   t.deepEqual(f.map((x) => [x.kind, x.title]), [['KFENCE', 'KFENCE: use-after-free read in iommufd_ioas_unmap']]);
+});
+
+// Real reports: the sanitize kernel (6.12.118 + kernel-patches/config/sanitize.config) running
+// dma/replace under regression model 0008, whose IOMMU_DESTROY reads the freed object. Whole
+// reports with their allocation and free stacks, which name other functions the title must not take.
+const realLog = (name: string) => readFileSync(new URL(`../../fixtures/kernel-logs/${name}`, import.meta.url), 'utf8');
+
+test('a real KFENCE report (model 0008) is one KFENCE finding in the function that read the freed object', (t) => {
+  const f = scanKernelLog(realLog('kfence-uaf.serial.log'));
+  t.deepEqual(f.map((x) => [x.kind, x.title]), [['KFENCE', 'KFENCE: use-after-free read in iommufd_object_remove']]);
+  t.regex(f[0]!.excerpt, /Use-after-free read at 0x[0-9a-f]+ \(in kfence-#\d+\)/);
+});
+
+test('a real KASAN report (model 0008) is one KASAN finding, not a BUG or an oops besides', (t) => {
+  const f = scanKernelLog(realLog('kasan-uaf.serial.log'));
+  t.deepEqual(f.map((x) => [x.kind, x.title]), [['KASAN', 'KASAN: slab-use-after-free in iommufd_object_remove']]);
+  t.regex(f[0]!.line, /^BUG: KASAN: slab-use-after-free in iommufd_object_remove\+0x[0-9a-f]+\/0x[0-9a-f]+$/);
 });
 
 test('a list corruption and the BUG it raises are one finding, titled by the list operation and its caller', (t) => {
