@@ -121,6 +121,7 @@ export async function bootGuest(opts: BootOptions): Promise<Booted> {
     if (error instanceof HostKeyError) throw error;
     throw new BootError((error as Error).message, tail(await readSerial(machine.serialLog)), machine.serialLog, {
       hint: 'the guest booted but its SSH server did not answer; the serial log shows whether dropbear started',
+      cause: error,
     });
   } finally {
     sshDeadline.dispose();

@@ -97,7 +97,7 @@ function parseShardFlag(spec: string) {
   try {
     return parseShard(spec);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, { cause: error });
   }
 }
 

@@ -54,7 +54,12 @@ export function formatError(error: unknown): string {
     lines.push(`--- last lines of the serial console (${error.serialLog}) ---`, error.serialTail.trimEnd(), '---');
   }
   if (error instanceof LabError && error.hint) lines.push(`hint: ${error.hint}`);
-  for (let cause = error.cause, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) lines.push(`  caused by: ${cause.message}`);
+  // A cause that only repeats the message it became (the error was re-thrown with context) adds nothing.
+  let said = error.message;
+  for (let cause = error.cause, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if (cause.message !== said) lines.push(`  caused by: ${cause.message}`);
+    said = cause.message;
+  }
   // Not a LabError: a bug in the lab. One paragraph and what to do; the trace goes to the log.
   if (!(error instanceof LabError)) {
     lines[0] = `error: internal error in iommufd-lab (a bug in the lab, not a verdict on the kernel): ${error.message}`;

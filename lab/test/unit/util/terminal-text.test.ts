@@ -52,3 +52,11 @@ test('plain progress lines are stripped before they reach stderr', (t) => {
   t.regex(out, /applying \[PATCH 1\/1\] fix\n/);
   t.regex(out, /patch red: FAILED — boom/);
 });
+
+test('formatError names each cause once: one that only repeats the message it became is left out', (t) => {
+  const root = new Error('ssh: connection refused');
+  const rethrown = new LabError('ssh: connection refused', { cause: root, hint: 'see the serial log' });
+  t.is(formatError(rethrown), 'error: ssh: connection refused\nhint: see the serial log');
+  const wrapped = new LabError('boot failed', { cause: new Error('ssh: no answer', { cause: new Error('ECONNREFUSED') }) });
+  t.is(formatError(wrapped), 'error: boot failed\n  caused by: ssh: no answer\n  caused by: ECONNREFUSED');
+});
