@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { statuses, summarize, type GuestLogFinding, type Reporter, type RunInfo, type ScenarioResult, type ShardSummary, type Summary } from './events.ts';
+import { identityFactsSchema } from '../util/identity.ts';
 
 export interface JsonReportFile {
   schemaVersion: number;
@@ -44,13 +45,10 @@ export interface MergedRun {
 
 /** The identity.json fields a merge compares; the rest (paths, timings) may differ between shards. */
 export function identityFacts(json: unknown): IdentityFacts {
-  const o = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
-  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  return {
-    labCommit: text(o.labCommit),
-    configSha256: text(o.configSha256),
-    patchSha256s: Array.isArray(o.series) ? o.series.map((p) => String((p as { sha256?: unknown }).sha256)) : undefined,
-  };
+  const r = identityFactsSchema.safeParse(json);
+  if (!r.success) throw new Error(`identity.json: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`, { cause: r.error });
+  const { labCommit, configSha256, series } = r.data;
+  return { labCommit, configSha256, patchSha256s: series?.map((p) => p.sha256) };
 }
 
 const nameOf = (r: ShardReport) => {

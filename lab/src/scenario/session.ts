@@ -9,6 +9,7 @@ import type { KernelRequest } from '../kernel/build.ts';
 import { configMap } from '../kernel/kconfig.ts';
 import { systemQemu, withVersion, type QemuTarget } from '../qemu/target.ts';
 import { summarize, type GuestLogFinding, type Reporter, type RunInfo, type ScenarioResult, type ShardOf, type Summary } from '../report/events.ts';
+import { identityJson } from '../util/identity.ts';
 import type { Progress } from '../util/progress.ts';
 import { repoRoot } from '../util/paths.ts';
 import { groupByKernel, type Job } from './planner.ts';
@@ -86,7 +87,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
   await writeFile(join(opts.runDir, 'kernel.config'), kernelConfigText);
   await writeFile(
     join(opts.runDir, 'identity.json'),
-    JSON.stringify({
+    identityJson({
       ...run,
       labCommit: await labCommit(),
       qemu: qemu.version ?? 'unknown',
@@ -98,7 +99,7 @@ export async function runSession(opts: SessionOptions): Promise<{ results: Scena
       configSha256: sha256(kernelConfigText),
       compiler: primary.kernel.compiler,
       kernelBuildLog: primary.kernel.buildLog,
-      scenarios: opts.jobs.map((j) => ({ id: j.id, machine: j.machine, flavour: j.flavour, file: j.scenario.file })) }, null, 2),
+      scenarios: opts.jobs.map((j) => ({ id: j.id, machine: j.machine, flavour: j.flavour, file: j.scenario.file })) }),
   );
   const prior = opts.prior ?? [];
   run.total += prior.length;

@@ -3,6 +3,7 @@
 // what decides a verdict — lab commit, base, kernel keys, patches, fragments, the QEMU that ran
 // the guests — would hand back
 // a stale verdict under a new name. Pure: the caller reads the file and computes the present.
+import { parseResumeIdentity } from './identity.ts';
 
 export interface RunIdentity {
   labCommit: string;
@@ -18,22 +19,19 @@ export interface RunIdentity {
   qemu: { target: string; version: string | null };
 }
 
-/** The identity recorded in identity.json (written by scenario/session.ts), or why it is unreadable. */
+/** The identity recorded in identity.json (report/identity.ts, written by scenario/session.ts), or why it is unreadable. */
 export function recordedIdentity(json: unknown): RunIdentity | string {
-  if (typeof json !== 'object' || json === null) return 'identity.json is not an object';
-  const o = json as Record<string, unknown>;
-  const kernel = o.kernel as { base?: unknown } | null | undefined;
-  if (typeof o.labCommit !== 'string') return 'identity.json has no labCommit';
-  if (!kernel || typeof kernel.base !== 'string') return 'identity.json has no kernel base';
-  if (!Array.isArray(o.kernels) || !Array.isArray(o.series) || !Array.isArray(o.fragments)) return 'identity.json lacks kernels, series or fragments';
+  const o = parseResumeIdentity(json);
+  if (typeof o === 'string') return o;
+  if (!o.kernel) return 'identity.json has no kernel base';
   return {
     labCommit: o.labCommit,
-    base: kernel.base,
-    kernels: (o.kernels as { flavour: string; key: string | null }[]).map((k) => ({ flavour: String(k.flavour), key: typeof k.key === 'string' ? k.key : null })),
-    series: (o.series as { index: number; subject: string; sha256: string }[]).map((p) => ({ index: Number(p.index), subject: String(p.subject), sha256s: [String(p.sha256)] })),
-    fragments: (o.fragments as unknown[]).map(String),
+    base: o.kernel.base,
+    kernels: o.kernels,
+    series: o.series.map((p) => ({ index: p.index, subject: p.subject, sha256s: [p.sha256] })),
+    fragments: o.fragments,
     // Runs from before --qemu were all on the system's QEMU (7.2), whose version they recorded.
-    qemu: { target: typeof o.qemuTarget === 'string' ? o.qemuTarget : '7.2', version: typeof o.qemu === 'string' && o.qemu !== 'unknown' ? o.qemu : null },
+    qemu: { target: o.qemuTarget ?? '7.2', version: o.qemu !== undefined && o.qemu !== 'unknown' ? o.qemu : null },
   };
 }
 

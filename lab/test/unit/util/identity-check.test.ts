@@ -22,8 +22,10 @@ test('identity.json is read into the fields that decide a verdict', (t) => {
   t.is(recorded.base, 'linux-source-6.12.tar.xz sha256:ab12');
   t.deepEqual(recorded.kernels, [{ flavour: 'lab', key: 'aaaaaaaaaaaaaaaa1111' }, { flavour: 'selftest', key: null }]);
   t.deepEqual(recorded.series.map((p) => p.sha256s), [['1111111111111111aaaa'], ['2222222222222222bbbb']]);
-  t.is(recordedIdentity({ kernel: null }), 'identity.json has no labCommit');
-  t.is(recordedIdentity('x'), 'identity.json is not an object');
+  // What is wrong is named by the schema session.ts writes with (util/identity.ts), field by field.
+  t.is(recordedIdentity({ kernel: null }), 'identity.json: labCommit: Invalid input: expected string, received undefined; kernels: Invalid input: expected array, received undefined; series: Invalid input: expected array, received undefined');
+  t.is(recordedIdentity({ ...file, kernel: null }), 'identity.json has no kernel base');
+  t.regex(recordedIdentity('x') as string, /^identity\.json: \(top\): Invalid input: expected object, received string$/);
 });
 
 test('the same inputs: nothing differs, and a flavour the old run never built is no difference', (t) => {
