@@ -2,12 +2,13 @@
 // kernel's own LKDTM, a panic from /proc/sysrq-trigger, a QEMU stopped (SIGSTOP) or killed
 // (SIGKILL) mid-scenario, and series whose kernel oopses at boot or in BIND — asserting the verdict, its message, that the
 // run goes on to the next scenario, and that no QEMU is left.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { createReporters } from '../../src/report/create.ts';
+import { renderFaultMatrix, withFaultMatrix } from '../../src/report/fault-matrix.ts';
 import type { ScenarioResult } from '../../src/report/events.ts';
 import { loadScenarios } from '../../src/scenario/loader.ts';
 import { plan } from '../../src/scenario/planner.ts';
@@ -89,6 +90,14 @@ test.serial('a WARN in the window of a scenario that skips itself fails it: a sk
   t.is(r.failures.at(-1), '(the scenario skipped itself: no shared group on this machine)');
 });
 
+test.serial('a list corruption (DEBUG_LIST with BUG_ON_DATA_CORRUPTION) fails the scenario with one finding, not a BUG and an oops besides', (t) => {
+  const r = row('list-corruption');
+  t.is(r.status, 'failed', JSON.stringify(r.error ?? r.failures));
+  t.deepEqual(r.findings.map((f) => [f.kind, f.title]), [['list-corruption', 'list_add corruption in lkdtm_CORRUPT_LIST_ADD']]);
+  // The BUG kills the shell that wrote the command: the body's command reports it.
+  t.regex(r.failures[0]!, /killed by SIG\w+ after .*list_add corruption in lkdtm_CORRUPT_LIST_ADD/);
+});
+
 test.serial('a body that outlives its deadline is cut off: every later call refused, none in the result', (t) => {
   const r = row('outlives-its-deadline');
   t.is(r.status, 'errored', JSON.stringify(r.failures));
@@ -101,6 +110,18 @@ test.serial('the run goes on after every fault: the next scenario passes in a fr
   t.is(row('zz-after-the-faults').status, 'passed', JSON.stringify(row('zz-after-the-faults').failures));
   t.deepEqual(await liveQemus(), []);
   t.log(`fault matrix (6 scenarios): ${(wallMs / 1000).toFixed(1)} s`);
+});
+
+test.serial("README's fault matrix is the one these rows give (npm run fault-matrix rewrites it)", (t) => {
+  const table = renderFaultMatrix([...byId.values()]);
+  const path = join(repoRoot, 'README.md');
+  const readme = readFileSync(path, 'utf8');
+  if (process.env.FAULT_MATRIX_WRITE === '1') {
+    writeFileSync(path, withFaultMatrix(readme, table));
+    t.log(`wrote the fault matrix into ${path}`);
+    t.pass();
+  }
+  else t.is(readme, withFaultMatrix(readme, table), 'README.md is stale: run npm run fault-matrix');
 });
 
 test.serial('validate: a series whose kernel oopses at boot is a regression, and the verdict says the tip does not boot', async (t) => {
