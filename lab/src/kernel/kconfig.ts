@@ -60,8 +60,20 @@ export function parseKconfig(text: string, file: string): KconfigSymbol[] {
   const symbols: KconfigSymbol[] = [];
   const ifStack: string[] = [];
   let current: KconfigSymbol | undefined;
+  // Help text is prose ("if the system crashes…"): it runs from a `help` line to the first line
+  // indented no deeper than that line, and none of it is syntax.
+  let helpIndent: number | undefined;
+  const indentOf = (raw: string) => (/^[\t ]*/.exec(raw)?.[0] ?? '').replace(/\t/g, '        ').length;
   for (const raw of text.split('\n')) {
+    if (helpIndent !== undefined) {
+      if (raw.trim() === '' || indentOf(raw) > helpIndent) continue;
+      helpIndent = undefined;
+    }
     const line = raw.replace(/#.*$/, '').trim();
+    if (/^(?:---)?help(?:---)?$/.test(line)) {
+      helpIndent = indentOf(raw);
+      continue;
+    }
     let m: RegExpExecArray | null;
     if ((m = /^(?:menu)?config\s+(\w+)$/.exec(line))) {
       current = { name: m[1]!, file, dependsOn: [], inside: [...ifStack] };

@@ -34,3 +34,30 @@ test('a dropped option names its dependency; an unknown one is called misspelt',
   );
   t.regex(describeMismatch({ request: req!, got: 'n' }, []), /does not exist in this kernel — misspelt/);
 });
+
+test("help text is prose, not syntax: an 'if' at the start of a help line opens no block", (t) => {
+  // The shape of lib/Kconfig.debug's DEFAULT_HUNG_TASK_TIMEOUT, whose help once read as two ifs.
+  const text = [
+    'config DETECT_HUNG_TASK',
+    '\tbool "Detect Hung Tasks"',
+    '\thelp',
+    '\t  Say Y here to enable the kernel to detect "hung tasks",',
+    '\t  if using clang without its integrated assembler.',
+    '',
+    '\t  if the system crashes, say N.',
+    '',
+    'config DEFAULT_HUNG_TASK_TIMEOUT',
+    '\tint "Default timeout for hung task detection (in seconds)"',
+    '\tdepends on DETECT_HUNG_TASK',
+    '\thelp',
+    '\t  if you say 0 here the check is off.',
+    'config LATER',
+    '\tdepends on PCI',
+  ].join('\n');
+  const syms = parseKconfig(text, 'lib/Kconfig.debug');
+  t.deepEqual(syms.map((x) => [x.name, x.dependsOn, x.inside]), [
+    ['DETECT_HUNG_TASK', [], []],
+    ['DEFAULT_HUNG_TASK_TIMEOUT', ['DETECT_HUNG_TASK'], []],
+    ['LATER', ['PCI'], []],
+  ]);
+});
