@@ -165,13 +165,16 @@ export class Machine {
     }
   }
 
-  /** Stops QEMU: SIGTERM, then SIGKILL if it lingers. Idempotent. */
+  /**
+   * Stops QEMU: SIGTERM, then SIGKILL if it lingers. Idempotent. A QEMU that outlives SIGKILL too
+   * (stuck in the kernel) stays registered, for `./labw clean`, and the stop throws saying so.
+   */
   async stop(): Promise<void> {
     if (!this.exited && this.child.pid) {
       this.child.kill('SIGTERM');
       if (!(await this.exitWithin(2000))) {
         this.child.kill('SIGKILL');
-        await this.exitWithin(2000);
+        if (!(await this.exitWithin(2000))) throw new Error(`QEMU ${this.id} (pid ${this.child.pid}) did not exit within 4 s of SIGTERM and SIGKILL; it is still registered for ./labw clean`);
       }
     }
     await unregisterVm(this.cache, this.id);

@@ -156,6 +156,8 @@ export type RunEvent =
   | { type: 'step'; scenarioId: string; step: StepResult }
   | { type: 'scenario-end'; result: ScenarioResult }
   | { type: 'guest-log'; finding: GuestLogFinding }
+  /** A teardown step that failed (a QEMU that would not stop): reported, never dropped; no verdict changes. */
+  | { type: 'teardown'; where: string; error: string }
   | { type: 'run-end'; run: RunInfo; summary: Summary; results: ScenarioResult[]; guestLogs?: GuestLogFinding[] };
 
 export interface Reporter {

@@ -10,6 +10,8 @@ export interface RunReport {
   results: ScenarioResult[];
   /** Findings in the kernel log outside every scenario (absent in older reports). */
   guestLogs?: GuestLogFinding[];
+  /** Teardown steps that failed (a QEMU that would not stop); absent when none did. */
+  teardown?: { where: string; error: string }[];
 }
 
 export type Render = (report: RunReport) => string;
@@ -18,6 +20,7 @@ export class FileReporter implements Reporter {
   private run: RunInfo | undefined;
   private results: ScenarioResult[] = [];
   private guestLogs: GuestLogFinding[] = [];
+  private teardown: { where: string; error: string }[] = [];
   private startedMs = 0;
   private written = false;
 
@@ -35,6 +38,7 @@ export class FileReporter implements Reporter {
         this.run = event.run;
         this.results = [];
         this.guestLogs = [];
+        this.teardown = [];
         this.startedMs = this.now();
         this.written = false;
         break;
@@ -44,8 +48,11 @@ export class FileReporter implements Reporter {
       case 'guest-log':
         this.guestLogs.push(event.finding);
         break;
+      case 'teardown':
+        this.teardown.push({ where: event.where, error: event.error });
+        break;
       case 'run-end':
-        await this.write({ run: event.run, summary: event.summary, results: event.results, guestLogs: event.guestLogs ?? this.guestLogs });
+        await this.write({ run: event.run, summary: event.summary, results: event.results, guestLogs: event.guestLogs ?? this.guestLogs, ...this.teardowns() });
         break;
     }
   }
@@ -54,7 +61,11 @@ export class FileReporter implements Reporter {
   // finish keeps CI's report; readers see results.length < run.total.
   async close(): Promise<void> {
     if (this.written || !this.run) return;
-    await this.write({ run: this.run, summary: summarize(this.results, this.now() - this.startedMs, this.guestLogs), results: this.results, guestLogs: this.guestLogs });
+    await this.write({ run: this.run, summary: summarize(this.results, this.now() - this.startedMs, this.guestLogs), results: this.results, guestLogs: this.guestLogs, ...this.teardowns() });
+  }
+
+  private teardowns(): Pick<RunReport, 'teardown'> {
+    return this.teardown.length ? { teardown: [...this.teardown] } : {};
   }
 
   private async write(report: RunReport): Promise<void> {

@@ -8,8 +8,8 @@ export interface JsonReport extends RunReport {
   schemaVersion: typeof SCHEMA_VERSION;
 }
 
-export function renderJson({ run, summary, results, guestLogs = [] }: RunReport): string {
-  const report: JsonReport = { schemaVersion: SCHEMA_VERSION, run, summary, results, guestLogs };
+export function renderJson({ run, summary, results, guestLogs = [], teardown }: RunReport): string {
+  const report: JsonReport = { schemaVersion: SCHEMA_VERSION, run, summary, results, guestLogs, ...(teardown?.length ? { teardown } : {}) };
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 

@@ -51,6 +51,9 @@ export class LineReporter implements Reporter {
         this.running = undefined;
         this.print(this.scenarioLines(event.result));
         break;
+      case 'teardown':
+        this.print([`${this.paint(COLOUR.errored, SYMBOL.errored)} teardown ${event.where}: ${event.error}`]);
+        break;
       case 'guest-log':
         this.print([`${this.paint(COLOUR.failed, SYMBOL.failed)} kernel log ${event.finding.where}`, ...guestLogLines(event.finding, this.runDir).map((l) => `    ${l}`)]);
         break;

@@ -41,6 +41,9 @@ export class PlainReporter implements Reporter {
       case 'scenario-end':
         this.write(this.scenarioLines(event.result));
         break;
+      case 'teardown':
+        this.line(`WARN teardown ${event.where}: ${event.error}`);
+        break;
       case 'guest-log':
         this.write([`[${clockTime(this.now())}] FOUND in the kernel log ${event.finding.where}`, ...guestLogLines(event.finding, this.runDir).map((l) => `    ${l}`)]);
         break;

@@ -103,6 +103,8 @@ interface DmarClock {
 interface Lane {
   id: number;
   guests: number;
+  /** Where a failed teardown is reported (the run's reporter). */
+  reporter?: Reporter;
   warm?: Warm;
   ahead?: Prebooter;
   /** The run's findings in the console logs outside every scenario. */
@@ -155,7 +157,7 @@ class Prebooter {
         return { key: entry.key, booted, cleanup, idleDrivers: await bootDrivers(booted, job.machine), dir, judgedTo: 0 };
       } catch (error) {
         if (!this.opts.signal.aborted) this.opts.progress.info(`a guest booted ahead for ${job.id} failed (${(error as Error).message.split('\n')[0]}); it boots its own`);
-        await cleanup.run();
+        await unwind(cleanup, `of a guest booted ahead for ${job.id}`, this.opts.reporter);
         return undefined;
       } finally {
         entry.up = true;
@@ -194,10 +196,18 @@ class Prebooter {
     for (const entry of this.pending.splice(0)) {
       const warm = await entry.guest;
       if (!warm) continue;
-      await warm.cleanup.run();
+      await unwind(warm.cleanup, `of a guest booted ahead for ${entry.for}, never used`, this.opts.reporter);
       await this.outside?.judge(warm.booted.machine.serialLog, 0, { unused: entry.for });
     }
   }
+}
+
+/**
+ * Runs a guest's teardown. What failed in it (a QEMU that would not stop, a registry entry that
+ * could not be removed) is a `teardown` event the reporters show, not an error dropped.
+ */
+export async function unwind(cleanup: CleanupStack, where: string, reporter: Reporter | undefined): Promise<void> {
+  for (const e of await cleanup.run()) await reporter?.onEvent({ type: 'teardown', where, error: e.message });
 }
 
 /** Stops the lane's guest; what its console printed after its last verdict is judged. */
@@ -205,7 +215,7 @@ async function retire(lane: Lane): Promise<void> {
   const warm = lane.warm;
   lane.warm = undefined;
   if (!warm) return;
-  await warm.cleanup.run();
+  await unwind(warm.cleanup, `of the guest${warm.last ? ` after ${warm.last}` : ''}`, lane.reporter);
   if (warm.last) await lane.outside?.judge(warm.booted.machine.serialLog, warm.judgedTo, { after: warm.last });
 }
 
@@ -224,7 +234,7 @@ export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<{ resul
   const outside = new OutsideLogs(opts.runDir, opts.reporter);
   const ahead = new Prebooter(opts, estimates, () => ({ remaining: remaining.map((r) => r.job), held: new Set(held.values()) }), outside);
   const worker = async (id: number) => {
-    const lane: Lane = { id, guests: 0, ahead, outside };
+    const lane: Lane = { id, guests: 0, ahead, outside, reporter: opts.reporter };
     try {
       while (remaining.length > 0 && !opts.signal.aborted) {
         const others = new Set([...held].filter(([w]) => w !== id).map(([, key]) => key));
@@ -571,7 +581,7 @@ async function attemptJob(job: Job, opts: RunnerOptions, lane: Lane, dir: string
   } finally {
     hard.dispose();
     if (!handedOn) {
-      await guestCleanup.run();
+      await unwind(guestCleanup, `of the guest of ${job.id}`, opts.reporter);
       // What the console printed after the verdict's read, up to QEMU's end.
       const machine = state.booted?.machine;
       if (machine && !opts.signal.aborted) await lane.outside?.judge(machine.serialLog, judgedTo, { after: job.id });
