@@ -17,24 +17,23 @@ export default scenario(
       ref: 'QEMU hw/vfio/iommufd.c (iommufd_cdev_attach, vfio_container_dma_map over iommufd_backend_map_dma); iommufd IOMMU_IOAS_MAP',
     },
   },
-  async ({ vm, device, expect, step }) => {
-    try {
-      await step(`QEMU 10 holds ${device.bdf} over iommufd; L2 paused (-S), no L2 kernel`, () => startVmm(vm, device.bdf));
-
-      await step('qtest: BAR0 placed, memory and bus mastering on', () => qtest(vm, l2PciSetup()));
-
-      for (const t of l2Targets) {
-        await step(`Identify into L2 RAM at 0x${t.gpa.toString(16)} (${t.where}): the completion is posted and the data landed there`, () =>
-          expectIdentifyLandsInL2(vm, expect, t.gpa),
-        );
-      }
-
-      await step('the VMM quits cleanly', async () => {
-        const out = await quitVmm(vm);
-        expect(out.startsWith('exited after'), `vmm quit: ${out}`).toBe(true);
-      });
-    } finally {
+  async ({ vm, device, expect, step, defer }) => {
+    defer('the VMM and what it holds', async () => {
       await stopVmm(vm);
+    });
+    await step(`QEMU 10 holds ${device.bdf} over iommufd; L2 paused (-S), no L2 kernel`, () => startVmm(vm, device.bdf));
+
+    await step('qtest: BAR0 placed, memory and bus mastering on', () => qtest(vm, l2PciSetup()));
+
+    for (const t of l2Targets) {
+      await step(`Identify into L2 RAM at 0x${t.gpa.toString(16)} (${t.where}): the completion is posted and the data landed there`, () =>
+        expectIdentifyLandsInL2(vm, expect, t.gpa),
+      );
     }
+
+    await step('the VMM quits cleanly', async () => {
+      const out = await quitVmm(vm);
+      expect(out.startsWith('exited after'), `vmm quit: ${out}`).toBe(true);
+    });
   },
 );

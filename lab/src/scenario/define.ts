@@ -51,6 +51,12 @@ export interface ScenarioContext {
   devices: Partial<Record<DeviceName, GuestDevice>>;
   expect: Expect;
   step<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Registers a teardown for what the body started in the guest (a VMM, a holding probe): run
+   * after the body, whether it returned, failed or threw, newest first, before the log is read.
+   * One that fails is a failure of the scenario ("teardown \"…\" failed: …"): it left state behind.
+   */
+  defer(name: string, fn: () => Promise<void>): void;
   skip(reason: string): never;
   signal: AbortSignal;
   /** Keeps a file (written in the run dir) as an artifact of this scenario. */

@@ -627,8 +627,19 @@ async function runTasks(job: Job, opts: RunnerOptions, state: JobState, signal: 
   const addresses = deviceAddresses(machineProfile(job.machine)) as Record<DeviceName, string>;
   state.devices = await bindToVfio(booted.vm, addresses, s.options.devices, marker);
   enter(state, 'scenario');
-  const ctx = scenarioContext(job, opts, booted, state.devices, signal, x);
-  await withTimeout(s.body(ctx), s.options.timeoutMs * x.scale, `scenario ${job.id}`);
+  const deferred = new CleanupStack();
+  const ctx = scenarioContext(job, opts, booted, state.devices, signal, x, deferred);
+  const body = async () => {
+    try {
+      await s.body(ctx);
+    } finally {
+      // The scenario's own teardowns, inside its deadline and scope, whatever the body did.
+      const failed = await deferred.run();
+      // A body cut off by its deadline runs them too, but its result is already final.
+      if (!x.scope.closed) for (const e of failed) x.expect.fail(e.message.replace(/^teardown of (.*?) failed: /, 'teardown "$1" failed: '));
+    }
+  };
+  await withTimeout(body(), s.options.timeoutMs * x.scale, `scenario ${job.id}`);
   enter(state, 'watchdog');
 }
 
@@ -644,6 +655,7 @@ function scenarioContext(
   devices: Partial<Record<DeviceName, GuestDevice>>,
   signal: AbortSignal,
   x: Attempt,
+  deferred: CleanupStack,
 ): ScenarioContext {
   const s = job.scenario.scenario;
   const { steps, scope } = x;
@@ -673,6 +685,10 @@ function scenarioContext(
     },
     skip: (reason) => {
       throw new SkipSignal(reason);
+    },
+    defer: (name, fn) => {
+      scope.check(`defer("${name}")`);
+      deferred.push(name, fn);
     },
     attach: async (name, content) => {
       scope.check(`attach("${name}")`);

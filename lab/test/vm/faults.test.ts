@@ -98,6 +98,14 @@ test.serial('a list corruption (DEBUG_LIST with BUG_ON_DATA_CORRUPTION) fails th
   t.regex(r.failures[0]!, /killed by SIG\w+ after .*list_add corruption in lkdtm_CORRUPT_LIST_ADD/);
 });
 
+test.serial("a body that throws still gets its teardowns, newest first; the one that fails is reported beside the body's error", (t) => {
+  const r = row('teardown-after-a-throw');
+  t.is(r.status, 'errored', JSON.stringify(r.failures));
+  t.regex(r.error?.message ?? '', /the body threw/);
+  t.deepEqual(r.failures, ['teardown "a VMM that will not quit" failed: vmm quit: no answer']);
+  t.truthy(r.artifacts['deferred.txt'], JSON.stringify(r.artifacts));
+});
+
 test.serial('a body that outlives its deadline is cut off: every later call refused, none in the result', (t) => {
   const r = row('outlives-its-deadline');
   t.is(r.status, 'errored', JSON.stringify(r.failures));
