@@ -22,10 +22,27 @@ export interface GuestFlags extends KernelFlags, QemuFlags {
   dryRun?: boolean;
 }
 
-/** Creates (if need be) the run directory for a command and returns its absolute path. */
-export function runDir(flags: { out?: string }, what: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  return ensureRunDir(flags.out ?? join(process.cwd(), '.lab', 'runs', `${stamp}-${what}`));
+/**
+ * Creates (if need be) the run directory for a command and returns its absolute path. A default
+ * one is new, never shared: two commands that start in the same millisecond (both released by
+ * the same cache lock, as two `exec`s on one base were in CI) would otherwise write one key, one
+ * console log. mkdir without `recursive` fails on an existing leaf, so the second takes "-2".
+ */
+export function runDir(flags: { out?: string }, what: string, now = new Date()): string {
+  if (flags.out) return ensureRunDir(flags.out);
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  const parent = join(process.cwd(), '.lab', 'runs');
+  mkdirSync(parent, { recursive: true });
+  for (let n = 1; ; n++) {
+    const dir = join(parent, `${stamp}-${what}${n > 1 ? `-${n}` : ''}`);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw error;
+    }
+    return ensureRunDir(dir);
+  }
 }
 
 /**

@@ -25,3 +25,21 @@ test('how QEMU ended reads "QEMU exited (signal 9)" or "(status N)", never a bar
   t.is(describeQemuExit({ exitCode: 1, signal: null }), 'QEMU exited (status 1)');
   t.is(describeQemuExit({ exitCode: 0 }), 'QEMU exited (status 0)');
 });
+
+test('default run directories started in the same millisecond are two directories, never one shared', (t) => {
+  const cwd = process.cwd();
+  const base = mkdtempSync(join(tmpdir(), 'run-dir-same-ms-'));
+  process.chdir(base);
+  // One instant for both, as two commands released by one lock saw.
+  const at = new Date('2026-12-07T12:17:43.661Z');
+  try {
+    const a = runDir({}, 'exec', at);
+    const b = runDir({}, 'exec', at);
+    t.is(a, join(base, '.lab', 'runs', '2026-12-07T12-17-43-661Z-exec'));
+    t.not(a, b);
+    t.is(b, `${a}-2`);
+    t.is(statSync(b).mode & 0o777, 0o700);
+  } finally {
+    process.chdir(cwd);
+  }
+});
