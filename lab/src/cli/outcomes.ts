@@ -2,7 +2,7 @@
 // kernel findings, error), not bare statuses.
 import { join } from 'node:path';
 import type { Status } from '../report/events.ts';
-import { findingTitle } from '../report/format.ts';
+import { describeFault, findingTitle } from '../report/format.ts';
 import { readReport } from '../report/merge.ts';
 import type { Outcome } from '../scenario/compare.ts';
 
@@ -28,7 +28,7 @@ export async function outcomes(dir: string, name: string, statuses: Map<string, 
       ? { status: 'passed' }
       : {
         status: 'failed',
-        failures: found.flatMap((g) => [...g.findings.map((k) => `${findingTitle(k)} ${g.where} (${g.log})`), ...g.dmar.map((d) => `unexpected DMAR fault ${d.device} ${d.access} ${d.address} ${g.where} (${g.log})`)]),
+        failures: found.flatMap((g) => [...g.findings.map((k) => `${findingTitle(k)} ${g.where} (${g.log})`), ...g.dmar.map((d) => `unexpected DMAR fault ${describeFault(d)} ${g.where} (${g.log})`)]),
         findings: found.flatMap((g) => g.findings.map((k) => ({ kind: k.kind, title: findingTitle(k) }))),
       });
   }

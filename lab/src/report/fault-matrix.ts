@@ -11,8 +11,7 @@ export const matrixEnd = '<!-- /fault-matrix -->';
 function stable(text: string): string {
   return text
     .replace(/\b\d+(?:\.\d+)? ?(ms|s)\b/g, 'N $1')
-    .replace(/\b(CPU|PID|pid|task) :?\s*\d+/g, '$1 N')
-    .replace(/\b(CPU|PID): \d+/g, '$1: N')
+    .replace(/\b(CPU|PID|pid|task)(:?) \d+/g, '$1$2 N')
     .replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/g, '')
     .replace(/\b0x[0-9a-f]{6,}\b/g, '0x…')
     .replace(/#\d{6,}\b/g, '#…')

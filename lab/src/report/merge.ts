@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { statuses, summarize, type GuestLogFinding, type Reporter, type RunInfo, type ScenarioResult, type ShardSummary, type Summary } from './events.ts';
-import { identityFactsSchema } from '../util/identity.ts';
+import { parseIdentityFacts } from '../util/identity.ts';
 
 export interface JsonReportFile {
   schemaVersion: number;
@@ -45,9 +45,9 @@ export interface MergedRun {
 
 /** The identity.json fields a merge compares; the rest (paths, timings) may differ between shards. */
 export function identityFacts(json: unknown): IdentityFacts {
-  const r = identityFactsSchema.safeParse(json);
-  if (!r.success) throw new Error(`identity.json: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`, { cause: r.error });
-  const { labCommit, configSha256, series } = r.data;
+  const r = parseIdentityFacts(json);
+  if (typeof r === 'string') throw new Error(r);
+  const { labCommit, configSha256, series } = r;
   return { labCommit, configSha256, patchSha256s: series?.map((p) => p.sha256) };
 }
 

@@ -37,12 +37,6 @@ export function identityJson(record: IdentityRecord): string {
   return JSON.stringify(identitySchema.parse(record), null, 2);
 }
 
-/** A record read back, or what is wrong with it ("identity.json: labCommit: expected string, received undefined"). */
-export function parseIdentity(json: unknown): IdentityRecord | string {
-  const r = identitySchema.safeParse(json);
-  return r.success ? r.data : issues(r.error);
-}
-
 const issues = (e: z.ZodError) => `identity.json: ${e.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`;
 
 /**
@@ -57,4 +51,9 @@ export function parseResumeIdentity(json: unknown): z.infer<typeof resumeSchema>
 }
 
 /** What a merge compares, from a record that may lack any of it (it is then compared on report.json only). */
-export const identityFactsSchema = identitySchema.pick({ labCommit: true, configSha256: true, series: true }).partial();
+const factsSchema = identitySchema.pick({ labCommit: true, configSha256: true, series: true }).partial();
+
+export function parseIdentityFacts(json: unknown): z.infer<typeof factsSchema> | string {
+  const r = factsSchema.safeParse(json);
+  return r.success ? r.data : issues(r.error);
+}
