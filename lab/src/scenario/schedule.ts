@@ -11,7 +11,7 @@ export interface Candidate {
   key: string;
   /** It may run in a guest another scenario used (a fresh-guest job boots its own regardless). */
   reusable: boolean;
-  /** It does DMA or declares a fault (runner.ts mayFault): in a reused guest it may wait for room in the DMAR rate limit. */
+  /** It does DMA or declares a fault (guest-pool.ts mayFault): in a reused guest it may wait for room in the DMAR rate limit. */
   mayFault?: boolean;
 }
 

@@ -1,7 +1,7 @@
 // How many guests to run at once by default: one per core, as many as the memory allows beside
 // the guests booted ahead. It was one per core but one while every machine change cost a boot
 // in the worker's path: two TCG guests on 2 cores were then only 1.24× faster (and their boots
-// tripped the kernel's timer check, hence no_timer_check). With boots ahead (scenario/runner.ts)
+// tripped the kernel's timer check, hence no_timer_check). With boots ahead (scenario/guest-pool.ts)
 // the workers spend their time in scenarios, and on 2 cores 2 were 1.39× faster than 1 on the
 // whole 33-instance suite (71 s against 99 s, measured here).
 import { availableParallelism, freemem } from 'node:os';
