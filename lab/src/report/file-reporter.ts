@@ -1,5 +1,8 @@
 // The common shape of the file reporters (junit, tap, json): collect the run, render it with
-// a pure function, write the file atomically once.
+// a pure function, write the file atomically once. A checkpointing reporter (the JSON report,
+// which --resume reads) also rewrites it after each scenario: a run that stops mid-way (a full
+// disk, a crash of the lab, SIGKILL) leaves the results it had, and the last rewrite that
+// failed leaves the one before it whole.
 import { summarize, type GuestLogFinding, type Reporter, type RunEvent, type RunInfo, type ScenarioResult, type Summary } from './events.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
@@ -30,6 +33,7 @@ export class FileReporter implements Reporter {
     readonly path: string,
     private readonly render: Render,
     private readonly now: () => number = Date.now,
+    private readonly checkpoint = false,
   ) {}
 
   async onEvent(event: RunEvent): Promise<void> {
@@ -44,6 +48,7 @@ export class FileReporter implements Reporter {
         break;
       case 'scenario-end':
         this.results.push(event.result);
+        if (this.checkpoint && this.run) await writeFileAtomic(this.path, this.render(this.partial(this.run)));
         break;
       case 'guest-log':
         this.guestLogs.push(event.finding);
@@ -61,7 +66,12 @@ export class FileReporter implements Reporter {
   // finish keeps CI's report; readers see results.length < run.total.
   async close(): Promise<void> {
     if (this.written || !this.run) return;
-    await this.write({ run: this.run, summary: summarize(this.results, this.now() - this.startedMs, this.guestLogs), results: this.results, guestLogs: this.guestLogs, ...this.teardowns() });
+    await this.write(this.partial(this.run));
+  }
+
+  /** What finished so far, as a report of a run cut short. */
+  private partial(run: RunInfo): RunReport {
+    return { run, summary: summarize(this.results, this.now() - this.startedMs, this.guestLogs), results: [...this.results], guestLogs: [...this.guestLogs], ...this.teardowns() };
   }
 
   private teardowns(): Pick<RunReport, 'teardown'> {

@@ -15,6 +15,6 @@ export function renderJson({ run, summary, results, guestLogs = [], teardown }: 
 
 export class JsonReporter extends FileReporter {
   constructor(path: string) {
-    super('json', path, renderJson);
+    super('json', path, renderJson, Date.now, true);
   }
 }

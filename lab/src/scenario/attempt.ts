@@ -15,6 +15,7 @@ import { readSerial, tail } from '../qemu/serial.ts';
 import type { ScenarioInfo, ScenarioResult } from '../report/events.ts';
 import { CleanupStack, processCleanup } from '../util/cleanup.ts';
 import { Deadline, sleep } from '../util/deadline.ts';
+import { asDiskFull, diskFullBehind } from '../util/disk-full.ts';
 import { BootError, TimeoutError } from '../util/errors.ts';
 import { quote } from '../util/quote.ts';
 import { enter, phaseTimings, runBody, type AttemptRecord, type JobState } from './body.ts';
@@ -111,6 +112,9 @@ export async function attemptJob(job: Job, opts: RunnerOptions, pool: GuestPool,
   const hard = new Deadline(`scenario ${job.id}`, hardBudgetMs(job.scenario.scenario.options.timeoutMs, a.x.scale), opts.signal);
   try {
     const ran = await body(a, hard.signal);
+    // A full disk is not the scenario's verdict: the run stops (session.ts), keeping what it had.
+    const full = diskFullBehind(ran.error);
+    if (full) throw asDiskFull(full, full.path ?? dir);
     const seen = await collect(a, ran);
     const judged = judge(a, ran, seen);
     return await release(a, seen, judged);

@@ -32,7 +32,7 @@ export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<{ resul
   const worker = async (id: number) => {
     const lane: Lane = { id, guests: 0 };
     try {
-      while (remaining.length > 0 && !opts.signal.aborted) {
+      while (remaining.length > 0 && !opts.signal.aborted && stopped === undefined) {
         const others = new Set([...held].filter(([w]) => w !== id).map(([, key]) => key));
         const k = pickNext({
           remaining: remaining.map(({ job }) => ({ key: guestKey(job), reusable: mayReuseGuest(job, opts), mayFault: mayFault(job.scenario.scenario.options) })),
@@ -47,7 +47,12 @@ export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<{ resul
         held.set(id, guestKey(job));
         // A worker about to boot its own guest starts none ahead: its boot ending does (GuestPool.boot).
         if (lane.warm?.key === guestKey(job)) pool.bootAhead();
-        const r = await runJob(job, opts, pool, lane);
+        const r = await runJob(job, opts, pool, lane).catch((error: unknown) => {
+          // What stops one worker (a full disk) stops the others at their next pick: no job is
+          // started on a run that is ending, and the first cause is the one reported.
+          stopped ??= error;
+          throw error;
+        });
         results[i] = r;
         pool.estimates.job(r.ms - (r.phases?.find((p) => p.phase === 'boot')?.ms ?? 0));
       }
@@ -56,11 +61,14 @@ export async function runJobs(jobs: Job[], opts: RunnerOptions): Promise<{ resul
       await pool.retire(lane);
     }
   };
+  let stopped: unknown;
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, jobs.length)) }, (_, i) => worker(i + 1)));
+    // Every worker ends (its guest retired) before the run does, also when one failed.
+    await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(opts.jobs, jobs.length)) }, (_, i) => worker(i + 1)));
   } finally {
     await pool.close();
   }
+  if (stopped !== undefined) throw stopped;
   return { results: results.filter(Boolean), guestLogs: pool.outside.found };
 }
 

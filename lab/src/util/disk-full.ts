@@ -18,3 +18,9 @@ export function asDiskFull(error: unknown, path: string): unknown {
   if (error instanceof DiskFullError || !isDiskFull(error)) return error;
   return new DiskFullError(path, error);
 }
+
+/** The ENOSPC/EDQUOT error behind this one (itself or along its causes), if a full disk is behind it. */
+export function diskFullBehind(error: unknown): NodeJS.ErrnoException | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (isDiskFull(e)) return e as NodeJS.ErrnoException;
+  return undefined;
+}

@@ -2,7 +2,7 @@
 // (within 2 s, looked up in /proc, not in the lab's registry); SIGINT and SIGTERM end a run with
 // 130 and 143 and reports that say what was interrupted and what never ran; a second Ctrl-C
 // still tears down; a full disk as --out is exit 2 naming the path with nothing half-written in
-// the cache; `--resume` refuses a directory run with other inputs. Each row drives ./labw as a
+// the cache, and a disk that fills mid-run keeps the results that finished for --resume; `--resume` refuses a directory run with other inputs. Each row drives ./labw as a
 // user would, against a real guest.
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -84,6 +84,17 @@ test.serial('SIGKILL of the lab mid-scenario: within 2 s no QEMU of it remains; 
   t.is((await lab(['list', 'cdev/parked-fd'])).exitCode, 0);
   t.false((await listVms(cache)).some((v) => v.owner?.pid === child.pid), 'the dead lab\'s registry record is still listed');
 });
+
+/** A fresh tmpfs of this size (a real disk that fills), unmounted and removed after the test. */
+function smallDisk(t: import('ava').ExecutionContext, prefix: string, size: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  execSync(`mount -t tmpfs -o size=${size} tmpfs ${dir}`);
+  t.teardown(() => {
+    execSync(`umount ${dir}`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
 
 /** A fresh directory under /tmp, removed after the test (guests leave tens of MB in it). */
 function scratch(t: import('ava').ExecutionContext, prefix: string): string {
@@ -167,12 +178,7 @@ test.serial('--resume refuses a directory run with other inputs, naming what dif
 });
 
 test.serial('a full disk as --out: exit 2 naming the path, and nothing half-written in the cache', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'lab-hyg-full-'));
-  execSync(`mount -t tmpfs -o size=200k tmpfs ${dir}`);
-  t.teardown(() => {
-    execSync(`umount ${dir}`);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = smallDisk(t, 'lab-hyg-full-', '200k');
   const child = lab(['run', 'cdev/parked-fd', '--out', dir]);
   const r = await child;
   t.log(r.all.split('\n').filter((l) => /^error|^hint/.test(l)).join('\n'));
@@ -181,6 +187,48 @@ test.serial('a full disk as --out: exit 2 naming the path, and nothing half-writ
   t.notRegex(r.all, /\n\s+at .*\.ts:\d+/, 'a stack trace reached the user');
   t.deepEqual(cacheLeftovers(), []);
   t.deepEqual(await qemusOf(child.pid!), []);
+});
+
+test.serial('a disk that fills mid-run: exit 2 naming the run directory, report.json keeps what finished, --resume runs the rest', async (t) => {
+  const dir = smallDisk(t, 'lab-hyg-fills-', '64m');
+  const args = ['run', 'cdev/', '--jobs', '1'];
+  const child = lab([...args, '--out', dir]);
+  const report = join(dir, 'report.json');
+  const finished = (): number => {
+    try {
+      return (JSON.parse(readFileSync(report, 'utf8')) as { results: unknown[] }).results.length;
+    } catch {
+      return 0;
+    }
+  };
+  // A real ENOSPC: once the first scenario's result is on disk, the rest of the tmpfs is filled.
+  await until('the first result in report.json', () => finished() >= 1, 600_000);
+  try {
+    execSync(`dd if=/dev/zero of=${join(dir, 'filler')} bs=1M`, { stdio: 'ignore' });
+  } catch {
+    // dd ends with "No space left on device": that is the point.
+  }
+  const kept = finished();
+  const r = await child;
+  t.log(r.all.split('\n').filter((l) => /^error|^hint|no space/.test(l)).join('\n'));
+  t.is(r.exitCode, 2, r.all);
+  t.regex(r.all, new RegExp(`no space left (in|on the device holding) ${dir}`));
+  t.notRegex(r.all, /\n\s+at .*\.ts:\d+/, 'a stack trace reached the user');
+  t.deepEqual(await qemusOf(child.pid!), []);
+  // What had finished before the disk filled is still there, whole, and counted.
+  t.true(finished() >= kept && kept >= 1, `report.json kept ${finished()} result(s), ${kept} were written before the fill`);
+  for (const line of readFileSync(join(dir, 'lab.ndjson'), 'utf8').split('\n').filter(Boolean)) JSON.parse(line);
+  // Space again: --resume keeps those results and runs only the rest, into the same directory.
+  rmSync(join(dir, 'filler'));
+  const again = await lab([...args, '--resume', dir]);
+  t.is(again.exitCode, 0, again.all);
+  const resumed = /resuming .*: (\d+) result\(s\) kept, (\d+) scenario\(s\) to run/.exec(again.all);
+  t.truthy(resumed, again.all);
+  t.true(Number(resumed![1]) >= 1, again.all);
+  const total = (JSON.parse(readFileSync(report, 'utf8')) as { run: { total: number } }).run.total;
+  t.true(total > kept, `the run had nothing left to resume (${total} planned)`);
+  t.is(Number(resumed![1]) + Number(resumed![2]), total);
+  t.is(finished(), total);
 });
 
 test.serial('a kept guest outlives its lab and stays listed until `clean`, which stops it', async (t) => {

@@ -29,6 +29,7 @@ test('the nightly also runs the suite and teeth on the sanitize kernel, and the 
   t.regex(run('sanitize'), /\.\/labw run --sanitize /);
   t.regex(run('teeth'), /\.\/labw teeth --sanitize /);
   t.regex(run('tests'), /\.\/labw test\b/);
+  t.regex(run('mutation'), /\.\/labw bench mutation\b/);
   t.regex(readFileSync(`${repoRoot}/.ci/run`, 'utf8'), /^exec \.\/labw test$/m);
 });
 
@@ -69,9 +70,11 @@ test('every job gets its Node from actions/setup-node, at a version engines.node
 test('every lab command the workflow runs exists, with the options it passes', async (t) => {
   const runs = Object.values(workflow.jobs).flatMap((j) => j.steps.map((s) => s.run ?? ''));
   const all = runs.flatMap((r) => [...r.matchAll(/\.\/labw ([^\n&|;'>]*)/g)].map((m) => m[1]!.trim().split(/\s+/).filter((w) => !/^\d$/.test(w))));
-  // `test` is the launcher's own (labw runs npm test): asking it for --help would run the suite.
-  const calls = all.filter((tokens) => tokens[0] !== 'test');
-  if (all.length > calls.length) t.regex(readFileSync(`${repoRoot}/labw`, 'utf8'), /^\s+test\) cd "\$here" && exec npm test --silent ;;$/m);
+  // `test` and `bench` are the launcher's own (labw runs npm test, or bench/NAME.ts): asking them
+  // for --help would run the suite or the bench. Each bench named must exist.
+  const calls = all.filter((tokens) => tokens[0] !== 'test' && tokens[0] !== 'bench');
+  if (all.some((tokens) => tokens[0] === 'test')) t.regex(readFileSync(`${repoRoot}/labw`, 'utf8'), /^\s+test\) cd "\$here" && exec npm test --silent ;;$/m);
+  for (const tokens of all.filter((w) => w[0] === 'bench')) t.true(existsSync(`${repoRoot}/bench/${tokens[1]}.ts`), `./labw bench ${tokens[1]}: no bench/${tokens[1]}.ts`);
   t.true(calls.length >= 2, 'the workflow runs ./labw');
   const help = async (words: string[]) => (await execa(`${repoRoot}/labw`, [...words, '--help'], { env: { LAB_NO_BOOTSTRAP: '1' }, reject: false })).stdout;
   await Promise.all(

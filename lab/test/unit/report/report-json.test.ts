@@ -58,3 +58,35 @@ test('atomic write replaces an existing file and cleans up after a failure', asy
   await t.throwsAsync(writeFileAtomic(join(dir, 'sub'), 'x'));
   t.deepEqual((await readdir(dir)).sort(), ['r.json', 'sub']);
 });
+
+test('the JSON report is rewritten after each scenario: a run that stops without close() leaves what had finished', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'report.json');
+  const reporter = new JsonReporter(path);
+  const seen: number[] = [];
+  for (const e of events()) {
+    if (e.type === 'run-end') break;
+    await reporter.onEvent(e);
+    if (e.type === 'scenario-end') seen.push((JSON.parse(await readFile(path, 'utf8')) as { results: unknown[] }).results.length);
+  }
+  // No close(), no run-end: as after SIGKILL, or a disk that filled before the next scenario ended.
+  t.deepEqual(seen, [1, 2, 3, 4]);
+  const report = JSON.parse(await readFile(path, 'utf8'));
+  t.is(report.summary.failed, 1);
+  t.deepEqual(await readdir(dir), ['report.json']);
+});
+
+test('a checkpoint that cannot be written is an error naming the report, not a silence', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'report.json');
+  const reporter = new JsonReporter(path);
+  const all = events().filter((e) => e.type !== 'run-end');
+  const firstEnd = all.findIndex((e) => e.type === 'scenario-end');
+  for (const e of all.slice(0, firstEnd)) await reporter.onEvent(e);
+  // A real failure of rename(2): a directory (not empty) where the report goes.
+  await mkdir(path);
+  await writeFile(join(path, 'x'), 'x');
+  const error = await t.throwsAsync(reporter.onEvent(all[firstEnd]!));
+  t.regex(error!.message, /report\.json/);
+  t.deepEqual((await readdir(dir)).sort(), ['report.json'], 'its temp file was left behind');
+});
