@@ -93,3 +93,82 @@ test('Lab-Needs: sanitize marks a model only the detectors see; any other need i
   t.false('needs' in parseModelHeader(model(''), 'm.patch'));
   t.throws(() => parseModelHeader(model('Lab-Needs: kasan'), 'm.patch'), { instanceOf: UsageError, message: /m\.patch: Lab-Needs: kasan is not known/ });
 });
+
+
+test('trailers: the subject without its [PATCH] tag, claims with and without an expectation, nothing read below the ---', (t) => {
+  const text = [
+    'From 1 Mon Sep 17 00:00:00 2001',
+    'Subject: [PATCH 1/1] iommufd: drop a check',
+    '',
+    'Lab-Catches: cdev/a',
+    'Lab-Catches: dma/b@pt: IOMMU_IOAS_MAP of a read-only area',
+    'Lab-Reference: https://lore.kernel.org/x',
+    '---',
+    'Lab-Catches: cdev/not-a-trailer',
+    'Lab-Needs: something',
+  ].join('\n');
+  t.deepEqual(parseModelHeader(text, 'm.patch'), {
+    file: 'm.patch',
+    subject: 'iommufd: drop a check',
+    catches: [{ id: 'cdev/a' }, { id: 'dma/b@pt', expectation: 'IOMMU_IOAS_MAP of a read-only area' }],
+    reference: 'https://lore.kernel.org/x',
+  });
+  t.is(parseModelHeader('no subject here\n', 'n.patch').subject, 'n.patch');
+  t.is(parseModelHeader('Subject: plain\n', 'p.patch').subject, 'plain');
+});
+
+test('why a claim does not hold: baseline not passing, errored with its first line, not run, passed', (t) => {
+  const model = { file: 'm.patch', subject: 's', catches: [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }] };
+  const v = judgeModel(
+    model,
+    runs({ a: { status: 'failed' }, b: { status: 'passed' }, c: { status: 'passed' }, d: { status: 'passed' } }),
+    runs({ a: { status: 'failed' }, b: { status: 'errored', error: { phase: 'boot', message: 'the guest kernel panicked\nserial …' } }, d: { status: 'passed' } }),
+  );
+  t.false(v.caught);
+  t.deepEqual(v.missed, [
+    { id: 'a', why: 'it did not pass on the baseline (failed): a failure under the model proves nothing' },
+    { id: 'b', why: 'it errored under the model (the guest kernel panicked)' },
+    { id: 'c', why: 'it did not run under the model' },
+    { id: 'd', why: 'it passed under the model' },
+  ]);
+  t.deepEqual(v.cells, { a: 'missed', b: 'missed', c: 'missed', d: 'missed' });
+  t.deepEqual(v.changed, []);
+  const noError = judgeModel({ ...model, catches: [{ id: 'b' }] }, runs({ b: { status: 'passed' } }), runs({ b: { status: 'errored' } }));
+  t.deepEqual(noError.missed, [{ id: 'b', why: 'it errored under the model (no verdict)' }]);
+});
+
+test('a model that claims nothing is never caught; a scenario gone under the model is a change to "absent"', (t) => {
+  const v = judgeModel({ file: 'm', subject: 's', catches: [] }, runs({ a: { status: 'passed' } }), runs({ b: { status: 'passed' } }));
+  t.false(v.caught);
+  t.deepEqual(v.changed, [{ id: 'a', baseline: 'passed', now: 'absent' }, { id: 'b', baseline: 'absent', now: 'passed' }]);
+  t.deepEqual(v.cells, { a: 'changed', b: 'changed' });
+});
+
+test('the teeth table: a column per model, a row per baseline scenario, then each model\'s story and the rate', (t) => {
+  const baseline = runs({ 'cdev/a': { status: 'passed' }, 'dma/b': { status: 'passed' }, 'dma/c': { status: 'passed' } });
+  const caught = judgeModel({ file: 'm1.patch', subject: 'breaks a', catches: [{ id: 'cdev/a' }] }, baseline, runs({ 'cdev/a': { status: 'failed' }, 'dma/b': { status: 'failed' }, 'dma/c': { status: 'passed' } }));
+  const missed = judgeModel(
+    { file: 'm2.patch', subject: 'breaks c', catches: [{ id: 'dma/c' }, { id: 'gone/x' }] },
+    baseline,
+    runs({ 'cdev/a': { status: 'passed' }, 'dma/b': { status: 'failed', reusedOnly: true }, 'dma/c': { status: 'passed' } }),
+  );
+  t.is(
+    teethTable([caught, missed], baseline),
+    [
+      'scenario  baseline  M1       M2      ',
+      'cdev/a    passed    CAUGHT   ·       ',
+      'dma/b     passed    CHANGED  FLAKY   ',
+      'dma/c     passed    ·        MISSED  ',
+      '',
+      'M1 m1.patch: caught — breaks a',
+      '   also changed: dma/b passed → failed',
+      'M2 m2.patch: NOT CAUGHT — breaks c',
+      '   names scenarios that do not exist: gone/x',
+      '   not caught by dma/c: it passed under the model',
+      '   dma/b: flaky: fails in a reused guest, passes fresh',
+      '',
+      'detection rate: 1/2 models caught (1 flaky result(s): fail in a reused guest, pass fresh)',
+    ].join('\n'),
+  );
+  t.regex(teethTable([caught], baseline), /\ndetection rate: 1\/1 models caught$/);
+});

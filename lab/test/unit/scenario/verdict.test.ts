@@ -150,3 +150,90 @@ test('a skipped scenario does not owe its declared faults: it never did the DMA'
   t.is(v.status, 'skipped');
   t.deepEqual(v.dmar.missing, []);
 });
+
+test('every signal a shell reports as 128+N is named; 128 itself and 160 on are not signals', (t) => {
+  const named: [number, string][] = [[1, 'SIGHUP'], [2, 'SIGINT'], [4, 'SIGILL'], [6, 'SIGABRT'], [7, 'SIGBUS'], [8, 'SIGFPE'], [9, 'SIGKILL'], [11, 'SIGSEGV'], [13, 'SIGPIPE'], [15, 'SIGTERM']];
+  for (const [n, name] of named) t.deepEqual(killedBy(`guest probe failed (exit ${128 + n}): x`), { who: 'probe', signal: name }, `exit ${128 + n}`);
+  t.deepEqual(killedBy('guest command failed (exit 159): x'), { who: 'guest command', signal: 'signal 31' });
+  t.deepEqual(killedBy('guest probe failed (exit 131): x'), { who: 'probe', signal: 'signal 3' });
+  t.is(killedBy('guest probe failed (exit 128): x'), undefined);
+  t.is(killedBy('guest probe failed (exit 160): x'), undefined);
+  t.is(killedBy('probe failed (exit 137)'), undefined);
+});
+
+test('the last console line: timestamps and blank lines dropped, spaces trimmed; none on an empty console', (t) => {
+  t.is(lastConsoleLine('[    1.000000] first\n[    2.500000]   the last one  \n\n   \n'), 'the last one');
+  t.is(lastConsoleLine('plain\nline two'), 'line two');
+  t.is(lastConsoleLine('\n \n'), undefined);
+});
+
+test('a command killed with a clean log names the signal only; an oops before it is named with its article', (t) => {
+  const v = judgeScenario({ ...base, phase: 'scenario', error: { message: 'guest command failed (exit 143): x' } });
+  t.is(v.status, 'errored');
+  t.is(v.error?.message, 'guest command killed by SIGTERM');
+  const serial = log('lkdtm-warning.serial.log');
+  const w = judgeScenario({ ...base, phase: 'scenario', dmesg: serial, serial, error: { message: 'guest probe failed (exit 137): x' } });
+  t.is(w.failures[0], 'probe killed by SIGKILL after a WARN in the kernel: WARNING in lkdtm_WARNING');
+});
+
+test('"no answer" errors carry the last console line once, and other errors are kept as they are', (t) => {
+  const serial = `${clean}\n[    9.000000] the guest's last words\n`;
+  for (const message of ['exec: no answer from the guest for 13 s', 'ssh: the guest did not answer', 'scenario x: within 12.5 s']) {
+    const v = judgeScenario({ ...base, phase: 'scenario', serial, error: { message } });
+    t.is(v.error?.message, `${message}; last console line: the guest's last words`);
+  }
+  const already = 'exec: no answer from the guest for 13 s; last console line: before';
+  t.is(judgeScenario({ ...base, phase: 'scenario', serial, error: { message: already } }).error?.message, already);
+  t.is(judgeScenario({ ...base, phase: 'scenario', serial, error: { message: 'within a s' } }).error?.message, 'within a s');
+  t.is(judgeScenario({ ...base, phase: 'setup', serial, error: { message: 'bind failed' } }).error?.message, 'bind failed');
+  t.is(judgeScenario({ ...base, phase: 'setup', serial: '', error: { message: 'exec: no answer' } }).error?.message, 'exec: no answer');
+});
+
+test('the error\'s phase is its own when it names one, else the phase the scenario was in', (t) => {
+  t.is(judgeScenario({ ...base, phase: 'setup', error: { message: 'x', phase: 'boot' } }).error?.phase, 'boot');
+  t.is(judgeScenario({ ...base, phase: 'setup', error: { message: 'x' } }).error?.phase, 'setup');
+});
+
+test('an interrupted scenario keeps its failures, and says there is no verdict', (t) => {
+  const v = judgeScenario({ ...base, phase: 'scenario', interrupted: true, failures: ['BIND: expected EPERM, got ok'] });
+  t.deepEqual(v.failures, ['BIND: expected EPERM, got ok']);
+  t.deepEqual(v.error, { phase: 'scenario', message: 'interrupted before the scenario finished: no verdict' });
+});
+
+test('declared faults are reported as declared, reason "*" when none is given', (t) => {
+  const dmesg = `${clean}\n${writeFault('0x200000')}`;
+  const v = judgeScenario({ ...base, dmesg, expectedFaults: [{ device: 'nvme', access: 'write', address: '0x200000' }, { device: 'nvme', access: 'write', address: '0x200000', reason: '0x05' }] });
+  t.deepEqual(v.dmar.expected, [{ device: 'nvme', access: 'write', address: '0x200000', reason: '*' }, { device: 'nvme', access: 'write', address: '0x200000', reason: '0x05' }]);
+  t.is(v.status, 'passed');
+});
+
+test('fault reports whose details were all rate-limited fail a scenario that declared none; one that declared faults is judged on those', (t) => {
+  const statusOnly = `${clean}\nDMAR: DRHD: handling fault status reg 2\n`;
+  const v = judgeScenario({ ...base, dmesg: statusOnly });
+  t.is(v.status, 'failed');
+  t.deepEqual(v.failures, ['the IOMMU reported 1 fault(s) (details rate-limited)']);
+  // With a record for every report, nothing extra is said.
+  t.deepEqual(judgeScenario({ ...base, dmesg: `${clean}\n${writeFault('0x200000')}`, expectedFaults: [{ device: 'nvme', access: 'write', address: '0x200000' }] }).failures, []);
+  // With a declared fault and its record dropped, the verdict is the uncheckable one, not this.
+  const w = judgeScenario({ ...base, dmesg: statusOnly, expectedFaults: [{ device: 'nvme', access: 'write', address: '0x200000' }] });
+  t.false(w.failures.some((f) => /details rate-limited/.test(f)));
+});
+
+test('an errored scenario reports only its own failed expectations, not the lab\'s words for the error', (t) => {
+  const v = judgeScenario({ ...base, phase: 'scenario', error: { message: 'exec: no answer' } });
+  t.is(v.status, 'errored');
+  t.deepEqual(v.failures, []);
+});
+
+test('a skipped scenario that also failed an expectation is failed, with the skip noted last', (t) => {
+  const v = judgeScenario({ ...base, phase: 'watchdog', skipped: 'no shared group', failures: ['OPEN: expected ok, got EBUSY'] });
+  t.is(v.status, 'failed');
+  t.deepEqual(v.failures, ['OPEN: expected ok, got EBUSY', '(the scenario skipped itself: no shared group)']);
+  t.is(v.skipReason, undefined);
+});
+
+test('a finding seen on both dmesg and the console counts once, and one only on the console still counts', (t) => {
+  const serial = log('lkdtm-warning.serial.log');
+  t.is(judgeScenario({ ...base, dmesg: serial, serial }).findings.length, 1);
+  t.is(judgeScenario({ ...base, dmesg: clean, serial }).findings.length, 1);
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { countFaultReports, faultMatches, parseDmarFaults, scanKernelLog, shortBdf, unexpectedFaults } from '../../../src/scenario/watchdog.ts';
+import { countFaultReports, faultMatches, missingFaults, parseDmarFaults, scanKernelLog, shortBdf, stripTimestamp, unexpectedFaults } from '../../../src/scenario/watchdog.ts';
 
 // Lines as the lab kernel printed them on these machines (DOMAIN.md §4, and the RFC model's oops).
 const faults = [
@@ -106,4 +106,97 @@ test('a list corruption and the BUG it raises are one finding, titled by the lis
     '[    9.000007]  iopt_area_attach+0x31/0x80',
   ].join('\n'));
   t.deepEqual(f.map((x) => [x.kind, x.title]), [['list-corruption', 'list_add corruption in iopt_area_attach']]);
+});
+
+test('every kind of kernel report is found, each under its own kind', (t) => {
+  const one = (line: string) => scanKernelLog(`[    1.000000] boot ok\n[    2.000000] ${line}\n`).map((f) => f.kind);
+  t.deepEqual(one('Kernel panic - not syncing: Fatal exception'), ['panic']);
+  t.deepEqual(one('BUG: KASAN: slab-use-after-free in iommufd_object_remove+0x1c/0x90'), ['KASAN']);
+  t.deepEqual(one('BUG: KFENCE: use-after-free read in iommufd_object_remove+0x1c/0x90'), ['KFENCE']);
+  t.deepEqual(one('list_del corruption, ffff888003c0a000->next is LIST_POISON1 (dead000000000100)'), ['list-corruption']);
+  t.deepEqual(one('UBSAN: shift-out-of-bounds in drivers/iommu/iommufd/io_pagetable.c:12:3'), ['UBSAN']);
+  t.deepEqual(one('general protection fault, probably for non-canonical address 0xdead: 0000 [#1] SMP'), ['oops']);
+  t.deepEqual(one('Oops: 0000 [#1] SMP NOPTI'), ['oops']);
+  t.deepEqual(one('BUG: unable to handle page fault for address: ffffffffc0000000'), ['oops']);
+  t.deepEqual(one('watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [vfio-probe:123]'), ['soft-lockup']);
+  t.deepEqual(one('kernel BUG at drivers/vfio/vfio_main.c:123!'), ['BUG']);
+  t.deepEqual(one('BUG: sleeping function called from invalid context at mm/slab.h:1'), ['BUG']);
+  t.deepEqual(one('WARNING: CPU: 0 PID: 77 at drivers/iommu/iommufd/main.c:10 iommufd_fops_release+0x1/0x2'), ['WARN']);
+  t.deepEqual(one('WARNING: possible circular locking dependency detected'), ['lockdep']);
+  t.deepEqual(one('WARNING: suspicious RCU usage'), ['lockdep']);
+  t.deepEqual(one('inconsistent lock state'), ['lockdep']);
+  t.deepEqual(one('possible recursive locking detected'), ['lockdep']);
+  t.deepEqual(one('rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:'), ['rcu-stall']);
+  t.deepEqual(one('rcu: INFO: rcu_sched self-detected stall on CPU'), ['rcu-stall']);
+  t.deepEqual(one('INFO: task vfio-probe:88 blocked for more than 10 seconds.'), ['hung-task']);
+  t.deepEqual(one('a BUGGY driver said hello, and WARNINGS: none'), []);
+});
+
+test('a "cut here" banner is part of the report below it; alone, it is a WARN of its own', (t) => {
+  const banner = '------------[ cut here ]------------';
+  const warn = 'WARNING: CPU: 0 PID: 1 at drivers/vfio/vfio_main.c:1 vfio_x+0x1/0x2';
+  t.deepEqual(scanKernelLog(`${banner}\n${warn}\n`).map((f) => f.line), [warn]);
+  t.deepEqual(scanKernelLog(`${banner}\nsomething else\n`).map((f) => [f.kind, f.line]), [['WARN', banner]]);
+});
+
+test('an oops a few lines into an open report is its continuation; after the report\'s end, or 8 lines on, it is a new one', (t) => {
+  const bug = 'BUG: kernel NULL pointer dereference, address: 0000000000000008';
+  const oops = 'Oops: 0002 [#1] SMP NOPTI';
+  t.deepEqual(scanKernelLog(`${bug}\n#PF: supervisor write access\n${oops}\n`).map((f) => f.kind), ['oops']);
+  t.deepEqual(scanKernelLog(`${bug}\n---[ end trace 0000000000000000 ]---\n${oops}\n`).length, 2);
+  t.deepEqual(scanKernelLog(`${bug}\n${'filler\n'.repeat(8)}${oops}\n`).length, 2);
+  // A WARN is never a continuation: a second report inside the first's window is its own.
+  t.deepEqual(scanKernelLog(`${bug}\nWARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\n`).map((f) => f.kind), ['oops', 'WARN']);
+});
+
+test('a report\'s excerpt ends at its end marker, and stops at 14 lines', (t) => {
+  const warn = 'WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2';
+  const [short] = scanKernelLog(`[    1.000000] ${warn}\nline a\n---[ end trace 0 ]---\nafter\n`);
+  t.is(short!.excerpt, `${warn}\nline a\n---[ end trace 0 ]---`);
+  const [long] = scanKernelLog(`${warn}\n${Array.from({ length: 30 }, (_, i) => `l${i}`).join('\n')}\n`);
+  t.is(long!.excerpt.split('\n').length, 14);
+});
+
+test('timestamps and a console\'s CR are stripped, so a line from dmesg and from the console compare equal', (t) => {
+  t.is(stripTimestamp('[   12.345678] DMAR: x\r'), 'DMAR: x');
+  t.is(stripTimestamp('[12.3] y'), 'y');
+  t.is(stripTimestamp('no stamp [1.0] here'), 'no stamp [1.0] here');
+  const warn = 'WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2';
+  t.is(scanKernelLog(`[    1.000000] ${warn}\n[    1.000000] ${warn}\r\n`).length, 1);
+});
+
+test('DMAR fault lines: read and write, with or without NO_PASID or a PASID, behind a timestamp; other lines are not faults', (t) => {
+  const text = [
+    '[    3.100000] DMAR: [DMA Read NO_PASID] Request device [00:04.0] fault addr 0x1000 [fault reason 0x06] PTE Read access is not set',
+    'DMAR: [DMA Write] Request device [0a:1f.7] PASID 1 fault addr 0xfff000 [fault reason 0x05]',
+    'DMAR: [DMA Write] Request device [00:03.0] fault addr 1000 [fault reason 0x05]',
+    'DMAR: DRHD: handling fault status reg 2',
+  ].join('\n');
+  t.deepEqual(parseDmarFaults(text), [
+    { access: 'read', device: '00:04.0', address: '0x1000', reason: '0x06 PTE Read access is not set' },
+    { access: 'write', device: '0a:1f.7', address: '0xfff000', reason: '0x05' },
+  ]);
+  t.is(countFaultReports(`${text}\nDMAR: DRHD: handling fault status reg 3\n`), 2);
+  t.is(countFaultReports(''), 0);
+});
+
+test('a fault matches its declaration by page, direction, device (name or BDF) and reason (text or pattern)', (t) => {
+  const f = { access: 'write' as const, device: '00:03.0', address: '0x200fff', reason: '0x05 PTE Write access is not set' };
+  const devices = { nvme: '0000:00:03.0', e1000: '0000:00:04.0' };
+  t.true(faultMatches(f, { address: '0x200000' }, devices), 'same 4 KiB page');
+  t.false(faultMatches(f, { address: '0x201000' }, devices), 'the next page');
+  t.false(faultMatches(f, { address: '0x1ff000' }, devices), 'the page before');
+  t.true(faultMatches(f, { device: 'nvme' }, devices));
+  t.false(faultMatches(f, { device: 'e1000' }, devices));
+  t.true(faultMatches(f, { device: '0000:00:03.0' as never }, devices), 'a BDF not in the device map is compared as a BDF');
+  t.false(faultMatches(f, { access: 'read' }, devices));
+  t.true(faultMatches(f, { reason: '0x05' }, devices));
+  t.false(faultMatches(f, { reason: '0x06' }, devices));
+  t.true(faultMatches(f, { reason: /Write access/ }, devices));
+  t.false(faultMatches(f, { reason: /Read access/ }, devices));
+  t.true(faultMatches(f, {}, devices));
+  t.deepEqual(missingFaults([f], [{ device: 'nvme', access: 'write', address: '0x200000' }, { device: 'nvme', access: 'read', address: '0x200000' }], devices), [{ device: 'nvme', access: 'read', address: '0x200000' }]);
+  t.deepEqual(unexpectedFaults([f], [{ device: 'e1000', access: 'write', address: '0x200000' }], devices), [f]);
+  t.is(shortBdf('0000:00:03.0'), '00:03.0');
+  t.is(shortBdf('00:03.0'), '00:03.0');
 });
