@@ -52,3 +52,25 @@ test('an oops or GPF: its wording up to the first comma, then where', (t) => {
   t.is(crashTitle('oops', ['BUG: unable to handle page fault for address: ffffffffc0000000']), 'BUG: unable to handle page fault for address: ADDR');
   t.is(crashTitle('oops', []), '');
 });
+
+test('only a RIP line names the faulting function: frames of the call trace do not, and a RIP without a symbol is passed over', (t) => {
+  t.is(crashTitle('BUG', ['BUG: sleeping function called from invalid context', ...trace('vfio_x')]), 'BUG: sleeping function called from invalid context');
+  t.is(crashTitle('BUG', ['BUG: bad thing', 'RIP: 0010:0x0', 'RIP: 0010:vfio_y+0x1/0x2']), 'BUG: bad thing in vfio_y');
+});
+
+test('a report that is not a "cut here" banner is not retitled by a WARNING further down', (t) => {
+  t.is(crashTitle('BUG', ['kernel BUG at drivers/a.c:1!', 'WARNING: CPU: 0 PID: 1 at b.c:2 g+0x1/0x2']), 'kernel BUG in drivers/a.c');
+});
+
+test('the call trace starts at its "Call Trace:" line, even as the first line, and skips every scheduler and wait frame', (t) => {
+  t.is(crashTitle('hung-task', ['INFO: task probe:1 blocked for more than 5 seconds.', ' vfio_not_a_trace+0x1/0x2']), 'INFO: task hung in probe');
+  t.is(crashTitle('rcu-stall', ['Call Trace:', ' iopt_unmap_iova+0x1/0x2']), 'INFO: rcu detected stall in iopt_unmap_iova');
+  const waits = ['__switch_to_asm', '__schedule', 'schedule_preempt_disabled', 'io_schedule', 'io_schedule_timeout', 'schedule_timeout', '__wait_for_common', 'wait_for_completion_killable', 'do_wait_common'];
+  t.is(crashTitle('hung-task', ['INFO: task probe:1 blocked for more than 5 seconds.', ...trace(...waits, 'vfio_unregister_group_dev')]), 'INFO: task hung in vfio_unregister_group_dev');
+});
+
+test('volatile numbers leave the title: PIDs, CPUs, report counters, addresses, line numbers', (t) => {
+  t.is(crashTitle('BUG', ['BUG: scheduling while atomic: vfio-probe/0x00000002 CPU: 12 PID: 345 at lib/x.c:77']), 'BUG: scheduling while atomic: vfio-probe/ADDR CPU: N PID: N at lib/x.c');
+  t.is(crashTitle('oops', ['Oops: 0000 [#12] SMP']), 'Oops 0000 SMP');
+  t.is(crashTitle('BUG', ['BUG: a   b\tc']), 'BUG: a b c');
+});
