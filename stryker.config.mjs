@@ -1,8 +1,9 @@
 // Mutation testing of the judging code (issue 20): each mutant of these modules is a bug the
 // unit tests must catch. `./labw bench mutation [MODULE…]` runs Stryker once per module and
 // prints the score of each. The command runner runs ava once per mutant (there is no ava plugin
-// for per-test coverage), so each module names only the unit tests that judge it: a run over
-// one module's tests takes ~1.5 s a mutant, over all of them ~3.6 s.
+// for per-test coverage), so each module names only the unit tests that judge it
+// (bench/mutation-modules.json). Measured here with 2 workers: 22 s (guest-log, 27 mutants) to
+// 556 s (compare, 310); all seven modules 1636 s.
 import { readFileSync } from 'node:fs';
 
 // Each judging module (lab/src/scenario/NAME.ts) and the unit tests (lab/test/unit/…) that judge it.
