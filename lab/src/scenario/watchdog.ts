@@ -12,6 +12,7 @@ const patterns: [kind: string, re: RegExp][] = [
   // DEBUG_LIST's report; with BUG_ON_DATA_CORRUPTION the "kernel BUG at lib/list_debug.c" after it is its continuation.
   ['list-corruption', /\blist_(?:add|del) corruption\b/],
   ['UBSAN', /UBSAN: /],
+  // Before BUG: a NULL dereference announces itself as "BUG:" but is an oops.
   ['oops', /Oops: |BUG: unable to handle|BUG: kernel NULL pointer dereference|general protection fault/],
   ['soft-lockup', /BUG: soft lockup|watchdog: BUG:/],
   ['BUG', /kernel BUG at|\bBUG: /],
@@ -59,15 +60,10 @@ export function scanKernelLog(text: string): KernelFinding[] {
     const report = lines.slice(i, i + reportLines);
     const endAt = report.findIndex((l, j) => j > 0 && endOfReport.test(l));
     const body = endAt > 0 ? report.slice(0, endAt + 1) : report;
-    findings.push({ kind: kindOf(kind, line), title: crashTitle(kindOf(kind, line), body), line: key, excerpt: body.slice(0, 14).join('\n') });
+    findings.push({ kind, title: crashTitle(kind, body), line: key, excerpt: body.slice(0, 14).join('\n') });
     open = { at: i, ended: false };
   });
   return findings;
-}
-
-/** A NULL dereference announces itself as "BUG:" but is an oops. */
-function kindOf(kind: string, line: string): string {
-  return kind === 'BUG' && /NULL pointer dereference|unable to handle page fault/.test(line) ? 'oops' : kind;
 }
 
 const faultLine = /DMAR: \[DMA (Read|Write)(?: NO_PASID)?\] Request device \[([0-9a-f]{2}:[0-9a-f]{2}\.[0-7])\] (?:PASID \w+ )?fault addr (0x[0-9a-f]+) \[fault reason (0x[0-9a-f]+)\] ?(.*)$/;

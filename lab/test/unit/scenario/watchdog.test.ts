@@ -161,6 +161,9 @@ test('timestamps and a console\'s CR are stripped, so a line from dmesg and from
   t.is(stripTimestamp('[   12.345678] DMAR: x\r'), 'DMAR: x');
   t.is(stripTimestamp('[12.3] y'), 'y');
   t.is(stripTimestamp('no stamp [1.0] here'), 'no stamp [1.0] here');
+  t.is(stripTimestamp('[1.0]x'), 'x');
+  t.is(stripTimestamp('[1.0]  y'), ' y');
+  t.is(stripTimestamp('a\rb\r'), 'a\rb');
   const warn = 'WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2';
   t.is(scanKernelLog(`[    1.000000] ${warn}\n[    1.000000] ${warn}\r\n`).length, 1);
 });
