@@ -49,7 +49,7 @@ export function emptyResult(info: ScenarioInfo, partial: Partial<ScenarioResult>
 }
 
 /** The whole budget of one scenario — boot, SSH, setup, body and the log scan — before the lab gives up on it. */
-export function hardBudgetMs(bodyMs: number, scale: number): number {
+function hardBudgetMs(bodyMs: number, scale: number): number {
   return (baseTimeouts.bootMs + baseTimeouts.sshMs + bodyMs + logScanMs) * scale;
 }
 

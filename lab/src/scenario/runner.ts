@@ -12,11 +12,6 @@ import { GuestPool, guestKey, mayFault, mayReuseGuest, missingConfig, paceMsIn, 
 import type { Job } from './planner.ts';
 import { pickNext } from './schedule.ts';
 
-export type { RunnerOptions } from './guest-pool.ts';
-export { mayFault, mayReuseGuest, unwind } from './guest-pool.ts';
-export { hardBudgetMs, scenarioInfo } from './attempt.ts';
-export { phaseTimings } from './body.ts';
-
 /**
  * Runs jobs, at most `jobs` guests at a time; results come back in job order. A free worker
  * takes the job pickNext (schedule.ts) chooses: its own guest's machine first, then one a guest

@@ -5,7 +5,8 @@ import test from 'ava';
 import type { RunEvent } from '../../../src/report/events.ts';
 import { JsonReporter, renderJson } from '../../../src/report/json.ts';
 import { PlainReporter } from '../../../src/report/plain.ts';
-import { mayFault, phaseTimings, unwind } from '../../../src/scenario/runner.ts';
+import { phaseTimings } from '../../../src/scenario/body.ts';
+import { mayFault, unwind } from '../../../src/scenario/guest-pool.ts';
 import { CleanupStack } from '../../../src/util/cleanup.ts';
 import { results, run, sink } from '../report/report-fixture.ts';
 
